@@ -1,0 +1,1 @@
+"""Map definitions bundled with twin_gym, one TOML file per map."""

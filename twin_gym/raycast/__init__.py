@@ -1,0 +1,1 @@
+"""Ray casting against the twin's surface."""

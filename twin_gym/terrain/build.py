@@ -1,0 +1,369 @@
+"""Build a :class:`TerrainTwin` from a single-band DEM in any CRS."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import rasterio.fill
+import rasterio.warp
+import rasterio.windows
+from pyproj import CRS, Proj, Transformer
+from pyproj.exceptions import CRSError
+from rasterio.enums import Resampling
+from rasterio.transform import from_origin
+from scipy import ndimage
+
+from twin_gym.errors import InputError
+from twin_gym.terrain import cache
+from twin_gym.terrain.sources import OpenedDem, open_dem
+from twin_gym.terrain.twin import TerrainTwin, ground_classes
+from twin_gym.terrain.working_crs import choose_working_crs
+
+logger = logging.getLogger(__name__)
+
+MAX_CELLS = 400_000_000
+"""Largest grid a build accepts (1.6 GB of float32 heights)."""
+
+ResamplingName = Literal["bilinear", "cubic", "nearest"]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How a DEM becomes a twin. Every field is part of the cache key."""
+
+    cell_size: float = 30.0
+    """Edge of the twin's square cells in metres."""
+    working_crs: str = "local-tm"
+    """``"local-tm"`` (transverse Mercator centred on the area of interest,
+    scale factor 1), ``"utm"`` (the local UTM zone) or any projected CRS that
+    pyproj accepts, such as ``"EPSG:32631"``."""
+    src_crs: str | None = None
+    """CRS of the source, used when the file has none; overrides the file's
+    CRS when given."""
+    aoi: tuple[float, float, float, float] | None = None
+    """Area of interest as (left, bottom, right, top); the whole raster when
+    None."""
+    aoi_crs: str = "EPSG:4326"
+    """CRS of ``aoi``: ``"EPSG:4326"`` for lon/lat, ``"source"`` for the
+    source CRS, or any CRS that pyproj accepts."""
+    fill_max_pixels: float = 10.0
+    """Largest distance, in source pixels, over which holes in the source are
+    filled by ``rasterio.fill.fillnodata``; cells farther from data stay
+    invalid."""
+    resampling: ResamplingName = "bilinear"
+    """Resampling used to reproject the heights."""
+    vertical_datum: str | None = None
+    """Name of the heights' vertical datum when the source does not state
+    it. Heights are never transformed between vertical datums."""
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.cell_size) and self.cell_size > 0):
+            raise InputError(
+                f"cell_size must be a positive number of metres, got {self.cell_size}"
+            )
+        if self.resampling not in ("bilinear", "cubic", "nearest"):
+            raise InputError(
+                f"resampling must be bilinear, cubic or nearest, got {self.resampling!r}"
+            )
+        if self.fill_max_pixels < 0:
+            raise InputError(
+                f"fill_max_pixels must be >= 0, got {self.fill_max_pixels}"
+            )
+        if self.aoi is not None:
+            if len(self.aoi) != 4 or not all(math.isfinite(v) for v in self.aoi):
+                raise InputError(
+                    f"aoi must be four numbers (left, bottom, right, top), got {self.aoi}"
+                )
+            left, bottom, right, top = self.aoi
+            if not (left < right and bottom < top):
+                raise InputError(
+                    f"aoi {self.aoi} is empty; give (left, bottom, right, top) "
+                    "with left < right and bottom < top"
+                )
+
+    def cache_params(self) -> dict:
+        """Return the options as a JSON-ready dict for the cache key."""
+        return dataclasses.asdict(self)
+
+
+def build_twin(
+    source: str | Path, *, use_cache: bool = True, **options: object
+) -> TerrainTwin:
+    """Build a terrain twin from a DEM, or load it from the cache.
+
+    Args:
+        source: Path to a single-band raster that rasterio opens, or
+            ``"matplotlib:jacksboro_fault_dem.npz"`` for matplotlib's sample
+            DEM.
+        use_cache: Load a twin built earlier with the same source and options
+            and store a new build; False builds afresh and stores nothing.
+        **options: Fields of :class:`BuildOptions`.
+
+    Raises:
+        InputError: The source or an option is invalid; the message names
+            the value and the fix.
+    """
+    try:
+        build_options = BuildOptions(**options)  # type: ignore[arg-type]
+    except TypeError as error:
+        raise InputError(f"invalid build option: {error}") from None
+
+    with open_dem(source) as opened:
+        key = cache.cache_key(opened.identity, build_options.cache_params())
+        cache_path = cache.cache_dir() / f"{key}.npz"
+        if use_cache and cache_path.exists():
+            try:
+                twin = TerrainTwin.load(str(cache_path))
+            except (OSError, ValueError, KeyError) as error:
+                logger.warning("ignoring unreadable cached twin %s: %s", cache_path, error)
+            else:
+                logger.info("loaded cached twin %s", cache_path)
+                return twin
+        twin = _build(opened, build_options)
+
+    if use_cache:
+        cache.write_atomic(cache_path, twin.save)
+        logger.info("cached twin at %s", cache_path)
+    return twin
+
+
+def _build(opened: OpenedDem, options: BuildOptions) -> TerrainTwin:
+    dataset = opened.dataset
+    src_crs = _source_crs(opened, options)
+    aoi_src = _aoi_in_source(opened, src_crs, options)
+
+    geodetic = src_crs.geodetic_crs
+    to_geodetic = Transformer.from_crs(src_crs, geodetic, always_xy=True)
+    lon_min, lat_min, lon_max, lat_max = to_geodetic.transform_bounds(
+        *aoi_src, densify_pts=21
+    )
+    anchor = (0.5 * (lon_min + lon_max), 0.5 * (lat_min + lat_max))
+    working = choose_working_crs(options.working_crs, src_crs, anchor)
+
+    to_working = Transformer.from_crs(geodetic, working, always_xy=True)
+    origin_xy = tuple(float(v) for v in to_working.transform(*anchor))
+    left, bottom, right, top = Transformer.from_crs(
+        src_crs, working, always_xy=True
+    ).transform_bounds(*aoi_src, densify_pts=21)
+    dst_transform, dst_shape = _snap_grid(
+        (left, bottom, right, top), origin_xy, options.cell_size, opened.label
+    )
+
+    src_heights, src_transform, filled = _read_source(opened, aoi_src, options)
+    heights = np.full(dst_shape, np.nan, dtype=np.float32)
+    rasterio.warp.reproject(
+        source=src_heights,
+        destination=heights,
+        src_transform=src_transform,
+        src_crs=src_crs.to_wkt(),
+        src_nodata=np.nan,
+        dst_transform=dst_transform,
+        dst_crs=working.to_wkt(),
+        dst_nodata=np.nan,
+        resampling=Resampling[options.resampling],
+    )
+    valid = np.isfinite(heights)
+    if not valid.any():
+        raise InputError(
+            f"{opened.label} has no valid heights in the area of interest; "
+            "pick an area that the DEM covers with data"
+        )
+    _fill_invalid_with_nearest(heights, valid)
+
+    factors = Proj(working).get_factors(*anchor)
+    twin = TerrainTwin(
+        heights=heights,
+        valid=valid,
+        classes=ground_classes(valid),
+        transform=dst_transform,
+        crs_wkt=working.to_wkt(),
+        origin_xy=origin_xy,
+        anchor_lonlat=anchor,
+        convergence_deg=float(factors.meridian_convergence),
+        scale_factor=float(factors.meridional_scale),
+        vertical_datum=_vertical_datum(opened, src_crs, options),
+        metadata={
+            "source": opened.label,
+            "source_crs": src_crs.name,
+            "source_res": list(dataset.res),
+            "source_nodata": None if dataset.nodata is None else float(dataset.nodata),
+            "filled_source_pixels": int(filled),
+            "options": options.cache_params(),
+        },
+    )
+    logger.info(
+        "built %s x %s twin from %s (%.1f%% no data)",
+        dst_shape[1],
+        dst_shape[0],
+        opened.label,
+        100 * twin.no_data_fraction(),
+    )
+    return twin
+
+
+def _source_crs(opened: OpenedDem, options: BuildOptions) -> CRS:
+    if options.src_crs is not None:
+        crs = _parse_crs(options.src_crs, "src_crs")
+    elif opened.dataset.crs is None:
+        raise InputError(
+            f"{opened.label} has no CRS; name the CRS it is in with src_crs "
+            "(--src-crs on the command line), for example EPSG:32631"
+        )
+    else:
+        try:
+            crs = CRS.from_user_input(opened.dataset.crs.to_wkt())
+        except CRSError:
+            crs = None
+        if crs is None or not (crs.is_geographic or crs.is_projected):
+            raise InputError(
+                f"{opened.label} has no usable CRS (it declares "
+                f"{opened.dataset.crs.to_wkt()[:60]!r}); name the CRS it is in "
+                "with src_crs (--src-crs on the command line)"
+            )
+    if not (crs.is_geographic or crs.is_projected):
+        raise InputError(
+            f"src_crs {options.src_crs!r} is neither geographic nor projected; "
+            "give a CRS such as EPSG:4326 or a UTM zone"
+        )
+    return crs
+
+
+def _parse_crs(text: str, field: str) -> CRS:
+    try:
+        return CRS.from_user_input(text)
+    except CRSError:
+        raise InputError(
+            f"{field} {text!r} is not a CRS that pyproj knows; "
+            "give an EPSG code such as EPSG:4326, a PROJ string or WKT"
+        ) from None
+
+
+def _aoi_in_source(
+    opened: OpenedDem, src_crs: CRS, options: BuildOptions
+) -> tuple[float, float, float, float]:
+    """Return the area of interest, clipped to the raster, in the source CRS."""
+    data_bounds = tuple(opened.dataset.bounds)
+    if options.aoi is None:
+        return data_bounds
+    if options.aoi_crs == "source":
+        aoi_src = options.aoi
+    else:
+        aoi_crs = _parse_crs(options.aoi_crs, "aoi_crs")
+        aoi_src = Transformer.from_crs(
+            aoi_crs, src_crs, always_xy=True
+        ).transform_bounds(*options.aoi, densify_pts=21)
+    left = max(aoi_src[0], data_bounds[0])
+    bottom = max(aoi_src[1], data_bounds[1])
+    right = min(aoi_src[2], data_bounds[2])
+    top = min(aoi_src[3], data_bounds[3])
+    if not (left < right and bottom < top):
+        raise InputError(
+            f"area of interest {options.aoi} ({options.aoi_crs}) does not overlap "
+            f"{opened.label}, whose bounds are {tuple(round(v, 6) for v in data_bounds)} "
+            "in the source CRS; pick an area inside them"
+        )
+    return (left, bottom, right, top)
+
+
+def _snap_grid(
+    bounds: tuple[float, float, float, float],
+    origin_xy: tuple[float, float],
+    cell_size: float,
+    label: str,
+):
+    """Return the north-up transform and (rows, cols) of a grid covering bounds.
+
+    Cell edges fall on whole multiples of ``cell_size`` from the origin, so two
+    builds with the same anchor share a lattice.
+    """
+    left, bottom, right, top = bounds
+    ox, oy = origin_xy
+    grid_left = ox + math.floor((left - ox) / cell_size) * cell_size
+    grid_top = oy + math.ceil((top - oy) / cell_size) * cell_size
+    cols = math.ceil((right - grid_left) / cell_size)
+    rows = math.ceil((grid_top - bottom) / cell_size)
+    if rows < 2 or cols < 2:
+        raise InputError(
+            f"the area of interest of {label} is smaller than 2 x 2 cells of "
+            f"{cell_size} m; use a smaller cell_size or a larger area"
+        )
+    if rows * cols > MAX_CELLS:
+        raise InputError(
+            f"a {cols} x {rows} grid at {cell_size} m is larger than {MAX_CELLS} "
+            "cells; use a larger cell_size or a smaller area of interest"
+        )
+    return from_origin(grid_left, grid_top, cell_size, cell_size), (rows, cols)
+
+
+def _read_source(
+    opened: OpenedDem, aoi_src: tuple[float, float, float, float], options: BuildOptions
+) -> tuple[np.ndarray, object, int]:
+    """Read the source window around the AOI as float32 with NaN for no data.
+
+    Holes narrower than ``fill_max_pixels`` are filled first. Returns the
+    heights, the window's transform and the number of filled pixels.
+    """
+    dataset = opened.dataset
+    window = rasterio.windows.from_bounds(*aoi_src, transform=dataset.transform)
+    # Two pixels of margin keep bilinear and cubic kernels fed at the edges.
+    col_off = math.floor(window.col_off) - 2
+    row_off = math.floor(window.row_off) - 2
+    col_end = math.ceil(window.col_off + window.width) + 2
+    row_end = math.ceil(window.row_off + window.height) + 2
+    window = rasterio.windows.Window(
+        col_off, row_off, col_end - col_off, row_end - row_off
+    )
+    full = rasterio.windows.Window(0, 0, dataset.width, dataset.height)
+    window = window.intersection(full)
+
+    band = dataset.read(1, window=window, masked=True)
+    heights = np.ma.getdata(band).astype(np.float32)
+    valid = ~np.ma.getmaskarray(band) & np.isfinite(heights)
+    if not valid.any():
+        raise InputError(
+            f"{opened.label} is all no data in the area of interest; "
+            "check its nodata value or pick another area"
+        )
+    heights[~valid] = np.nan
+
+    filled = 0
+    if options.fill_max_pixels > 0 and not valid.all():
+        # Pixels the fill cannot reach keep their NaN, so nothing unreached
+        # turns into a made-up height.
+        heights = rasterio.fill.fillnodata(
+            heights,
+            mask=valid.astype(np.uint8),
+            max_search_distance=options.fill_max_pixels,
+            smoothing_iterations=0,
+        )
+        filled = int((np.isfinite(heights) & ~valid).sum())
+    return heights, dataset.window_transform(window), filled
+
+
+def _fill_invalid_with_nearest(heights: np.ndarray, valid: np.ndarray) -> None:
+    """Give invalid cells the height of the nearest valid cell, in place."""
+    if valid.all():
+        return
+    indices = ndimage.distance_transform_edt(
+        ~valid, return_distances=False, return_indices=True
+    )
+    heights[...] = heights[tuple(indices)]
+
+
+def _vertical_datum(opened: OpenedDem, src_crs: CRS, options: BuildOptions) -> str:
+    if options.vertical_datum:
+        return options.vertical_datum
+    for sub_crs in src_crs.sub_crs_list:
+        if sub_crs.is_vertical:
+            return sub_crs.name
+    tags = opened.dataset.tags()
+    for key in ("DTED_VerticalDatum", "VERTICAL_DATUM", "VERT_DATUM"):
+        if key in tags:
+            return tags[key]
+    return "unknown"

@@ -1,0 +1,72 @@
+"""On-disk cache of built twins, keyed by source identity and build parameters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+import twin_gym
+
+logger = logging.getLogger(__name__)
+
+CACHE_ENV_VAR = "TWIN_GYM_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """Return the cache folder: ``$TWIN_GYM_CACHE_DIR`` or the user cache folder."""
+    override = os.environ.get(CACHE_ENV_VAR)
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_cache_dir("twin_gym")) / "twins"
+
+
+def source_identity(path: Path) -> dict[str, Any]:
+    """Return what identifies a source file's content cheaply: path, size, mtime."""
+    stat = path.stat()
+    return {
+        "path": str(path.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+    }
+
+
+def cache_key(identity: dict[str, Any], params: dict[str, Any]) -> str:
+    """Return the hex key of a twin built from ``identity`` with ``params``.
+
+    The package version is part of the key, so a new release never loads a
+    twin that an older build step made.
+    """
+    document = json.dumps(
+        {"source": identity, "params": params, "version": twin_gym.__version__},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(document.encode()).hexdigest()[:32]
+
+
+def write_atomic(path: Path, write: Callable[[str], None]) -> None:
+    """Call ``write(temporary_path)`` and move the result to ``path`` atomically.
+
+    The temporary file lives in the destination folder, so ``os.replace`` is a
+    rename on one file system: readers see either the old file or the whole
+    new one, and a failed write leaves nothing behind.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
+    )
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

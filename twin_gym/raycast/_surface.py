@@ -13,6 +13,7 @@ The surface is defined only inside the hull of the cell centres.
 
 import math
 
+import numpy as np
 from numba import njit
 
 
@@ -51,10 +52,10 @@ def surface_height(heights, x_first, y_first, cell_size, x, y):
     fu = u - c
     fv = v - r
     return quad_height(
-        float(heights[r, c]),
-        float(heights[r, c + 1]),
-        float(heights[r + 1, c]),
-        float(heights[r + 1, c + 1]),
+        np.float64(heights[r, c]),
+        np.float64(heights[r, c + 1]),
+        np.float64(heights[r + 1, c]),
+        np.float64(heights[r + 1, c + 1]),
         fu,
         fv,
     )

@@ -1,0 +1,320 @@
+"""Public ray casting API: a validated terrain scene and batched ray casts.
+
+The surface is the triangulation of the cell-centre heights described in
+``docs/surface.md``. Coordinates are local metres: x east, y north, z up.
+:class:`RaycastScene` validates its inputs in plain Python and then calls the
+numba kernels in ``_kernels.py``. Numba code that needs one ray at a time can
+call :func:`cast_ray` directly.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin_gym.errors import InputError
+from twin_gym.raycast._kernels import (
+    MISS_CLASS,
+    cast_ray,
+    cast_rays,
+    cast_rays_serial,
+    surface_heights,
+)
+from twin_gym.terrain.classes import SurfaceClass
+
+__all__ = ["MISS_CLASS", "RayHits", "RaycastScene", "cast_ray"]
+
+PARALLEL_MIN_RAYS = 4096
+"""Batches at least this large run on numba's thread pool; smaller ones
+serially, since waking the pool costs about a millisecond on a busy 2-core
+machine, more than casting a few thousand rays."""
+
+_CLASS_VALUES = np.array([int(member) for member in SurfaceClass], dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class RayHits:
+    """Results of a batch of ray casts, one row per ray.
+
+    Attributes:
+        hit: Whether each ray hit the surface within its maximum range,
+            shape (n,), bool.
+        range: Distance from the origin to the hit in metres, shape (n,),
+            float64, ``inf`` on a miss. It is 0 when the origin is on or below
+            the surface.
+        point_w: Hit point in the local world frame (x east, y north, z up) in
+            metres, shape (n, 3), float64, NaN on a miss.
+        normal_w: Unit upward normal of the triangle hit, local world frame,
+            shape (n, 3), float64, NaN on a miss. For a range-0 hit or a hit on
+            the hull's side it is the normal of the triangle under the point.
+        surface_class: :class:`SurfaceClass` value of the cell whose footprint
+            contains the hit's x, y, shape (n,), uint8. It is
+            ``SurfaceClass.NO_DATA`` for an invalid cell and ``MISS_CLASS``
+            (255) on a miss.
+    """
+
+    hit: np.ndarray
+    range: np.ndarray
+    point_w: np.ndarray
+    normal_w: np.ndarray
+    surface_class: np.ndarray
+
+
+def _as_finite_float(value, name):
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} must be a real number, got {value!r}.") from exc
+    if not math.isfinite(number):
+        raise InputError(f"{name} must be finite, got {number}.")
+    return number
+
+
+def _validate_heights(heights):
+    array = np.asarray(heights)
+    if array.ndim != 2:
+        raise InputError(
+            f"heights must be a 2-D (rows, cols) array, got shape {array.shape}."
+        )
+    rows, cols = array.shape
+    if rows < 2 or cols < 2:
+        raise InputError(
+            f"heights must have at least 2 rows and 2 columns to form a surface, "
+            f"got shape {array.shape}."
+        )
+    if not (
+        np.issubdtype(array.dtype, np.floating)
+        or np.issubdtype(array.dtype, np.integer)
+    ):
+        raise InputError(f"heights must have a real numeric dtype, got {array.dtype}.")
+    # float32 is the twin's storage type. float64 is kept as is so that tests
+    # of analytic surfaces are not limited by float32 rounding.
+    dtype = np.float64 if array.dtype == np.float64 else np.float32
+    array = np.ascontiguousarray(array, dtype=dtype)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise InputError(
+            f"heights contains {int(bad.sum())} non-finite values, the first at "
+            f"(row {row}, col {col}). Fill invalid cells with a finite placeholder "
+            f"height and mark them in valid=False."
+        )
+    return array
+
+
+def _validate_classes(classes, shape):
+    array = np.asarray(classes)
+    if array.shape != shape:
+        raise InputError(
+            f"classes must have the shape of heights {shape}, got {array.shape}."
+        )
+    if not np.issubdtype(array.dtype, np.integer):
+        raise InputError(
+            f"classes must have an integer dtype (SurfaceClass values), got "
+            f"{array.dtype}."
+        )
+    unknown = ~np.isin(array, _CLASS_VALUES)
+    if unknown.any():
+        row, col = np.argwhere(unknown)[0]
+        raise InputError(
+            f"classes contains {int(unknown.sum())} values that are not "
+            f"SurfaceClass members, the first is {array[row, col]} at (row {row}, "
+            f"col {col}). Use values {_CLASS_VALUES.tolist()}."
+        )
+    return np.ascontiguousarray(array, dtype=np.uint8)
+
+
+def _validate_valid(valid, shape):
+    array = np.asarray(valid)
+    if array.shape != shape:
+        raise InputError(
+            f"valid must have the shape of heights {shape}, got {array.shape}."
+        )
+    if array.dtype != np.bool_:
+        if (
+            not np.issubdtype(array.dtype, np.integer)
+            or not np.isin(array, (0, 1)).all()
+        ):
+            raise InputError(
+                f"valid must be a bool array (or integers 0 and 1), got dtype "
+                f"{array.dtype}."
+            )
+    return np.ascontiguousarray(array, dtype=np.bool_)
+
+
+def _validate_rays(origins_w, directions_w, max_range):
+    origins = np.ascontiguousarray(origins_w, dtype=np.float64)
+    directions = np.ascontiguousarray(directions_w, dtype=np.float64)
+    if origins.ndim != 2 or origins.shape[1] != 3:
+        raise InputError(f"origins_w must have shape (n, 3), got {origins.shape}.")
+    if directions.shape != origins.shape:
+        raise InputError(
+            f"directions_w must have the shape of origins_w {origins.shape}, got "
+            f"{directions.shape}."
+        )
+    for name, array in (("origins_w", origins), ("directions_w", directions)):
+        bad = ~np.isfinite(array).all(axis=1)
+        if bad.any():
+            index = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"{name} must be finite, but ray {index} is {array[index].tolist()}."
+            )
+    zero = ~(np.abs(directions) > 0.0).any(axis=1)
+    if zero.any():
+        index = int(np.flatnonzero(zero)[0])
+        raise InputError(
+            f"directions_w has {int(zero.sum())} zero-length directions, the first "
+            f"at ray {index}. Give every ray a nonzero direction."
+        )
+
+    n = origins.shape[0]
+    max_ranges = np.asarray(max_range, dtype=np.float64)
+    if max_ranges.ndim == 0:
+        max_ranges = np.full(n, float(max_ranges))
+    elif max_ranges.shape != (n,):
+        raise InputError(
+            f"max_range must be a scalar or have shape ({n},), got {max_ranges.shape}."
+        )
+    invalid = np.isnan(max_ranges) | (max_ranges < 0.0)
+    if invalid.any():
+        index = int(np.flatnonzero(invalid)[0])
+        raise InputError(
+            f"max_range must be >= 0 metres (inf is allowed), but ray {index} has "
+            f"{max_ranges[index]}."
+        )
+    return origins, directions, np.ascontiguousarray(max_ranges)
+
+
+class RaycastScene:
+    """Terrain surface that rays can be cast against.
+
+    Args:
+        heights: Cell-centre heights in metres, shape (rows, cols), rows >= 2
+            and cols >= 2, finite. Stored as float32, except that float64
+            input stays float64. Invalid cells must contain a finite placeholder
+            height, which keeps the surface continuous.
+        classes: :class:`SurfaceClass` value of each cell, shape (rows, cols),
+            any integer dtype, stored as uint8.
+        valid: Whether each cell's height came from source data, shape
+            (rows, cols), bool. Hits on invalid cells report
+            ``SurfaceClass.NO_DATA``.
+        x_first: Local x (east) of the centre of column 0, in metres.
+        y_first: Local y (north) of the centre of row 0, in metres. Row 0 is
+            the northern row, so row ``r`` is at ``y_first - r * cell_size``.
+        cell_size: Cell edge length in metres, > 0.
+
+    Raises:
+        InputError: If an array has the wrong shape, dtype or values, or a
+            scalar is not finite.
+    """
+
+    def __init__(self, heights, classes, valid, x_first, y_first, cell_size):
+        self.heights = _validate_heights(heights)
+        shape = self.heights.shape
+        self.classes = _validate_classes(classes, shape)
+        self.valid = _validate_valid(valid, shape)
+        self.x_first = _as_finite_float(x_first, "x_first")
+        self.y_first = _as_finite_float(y_first, "y_first")
+        self.cell_size = _as_finite_float(cell_size, "cell_size")
+        if self.cell_size <= 0.0:
+            raise InputError(f"cell_size must be > 0 metres, got {self.cell_size}.")
+
+    @property
+    def shape(self):
+        """Grid shape ``(rows, cols)``."""
+        return self.heights.shape
+
+    @property
+    def bounds(self):
+        """Hull of the cell centres as ``(x_min, y_min, x_max, y_max)`` in metres."""
+        rows, cols = self.heights.shape
+        x_max = self.x_first + (cols - 1) * self.cell_size
+        y_min = self.y_first - (rows - 1) * self.cell_size
+        return self.x_first, y_min, x_max, self.y_first
+
+    def cast(self, origins_w, directions_w, max_range):
+        """Cast rays against the surface and return the first hit of each.
+
+        The terrain is a solid below the surface, so a ray hits at the first
+        point within ``max_range`` that lies over the hull of the cell
+        centres and on or below the surface. An origin on or below the
+        surface hits at range 0. A ray that starts outside the hull and
+        enters it below the surface hits at the entry point on the hull's
+        side. A ray that leaves the hull without a hit is a miss.
+
+        Args:
+            origins_w: Ray origins in the local world frame in metres, shape
+                (n, 3), any real dtype.
+            directions_w: Ray directions in the local world frame, shape
+                (n, 3), any nonzero length.
+            max_range: Maximum range in metres, a scalar or shape (n,), >= 0.
+                Hits farther away are misses; ``inf`` disables the limit.
+
+        Returns:
+            The hits, one row per ray.
+
+        Raises:
+            InputError: If a shape is wrong, a value is not finite, a
+                direction has zero length or a max range is negative or NaN.
+        """
+        origins, directions, max_ranges = _validate_rays(
+            origins_w, directions_w, max_range
+        )
+        n = origins.shape[0]
+        out_range = np.empty(n, dtype=np.float64)
+        out_point = np.empty((n, 3), dtype=np.float64)
+        out_normal = np.empty((n, 3), dtype=np.float64)
+        out_class = np.empty(n, dtype=np.uint8)
+        if n > 0:
+            kernel = cast_rays if n >= PARALLEL_MIN_RAYS else cast_rays_serial
+            kernel(
+                self.heights,
+                self.classes,
+                self.valid,
+                self.x_first,
+                self.y_first,
+                self.cell_size,
+                origins,
+                directions,
+                max_ranges,
+                out_range,
+                out_point,
+                out_normal,
+                out_class,
+            )
+        return RayHits(
+            hit=np.isfinite(out_range),
+            range=out_range,
+            point_w=out_point,
+            normal_w=out_normal,
+            surface_class=out_class,
+        )
+
+    def height_at(self, x, y):
+        """Return the surface height at local points, NaN off the map.
+
+        Args:
+            x: Local x (east) in metres, any shape that broadcasts with ``y``.
+            y: Local y (north) in metres.
+
+        Returns:
+            Heights in metres, float64, with the broadcast shape of ``x`` and
+            ``y``.
+        """
+        x_arr, y_arr = np.broadcast_arrays(
+            np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        )
+        x_flat = np.ascontiguousarray(x_arr).ravel()
+        y_flat = np.ascontiguousarray(y_arr).ravel()
+        out = np.empty(x_flat.shape[0], dtype=np.float64)
+        if out.size > 0:
+            surface_heights(
+                self.heights,
+                self.x_first,
+                self.y_first,
+                self.cell_size,
+                x_flat,
+                y_flat,
+                out,
+            )
+        return out.reshape(x_arr.shape)

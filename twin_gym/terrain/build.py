@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -69,7 +70,8 @@ class BuildOptions:
             )
         if self.resampling not in ("bilinear", "cubic", "nearest"):
             raise InputError(
-                f"resampling must be bilinear, cubic or nearest, got {self.resampling!r}"
+                "resampling must be bilinear, cubic or nearest, "
+                f"got {self.resampling!r}"
             )
         if self.fill_max_pixels < 0:
             raise InputError(
@@ -78,7 +80,8 @@ class BuildOptions:
         if self.aoi is not None:
             if len(self.aoi) != 4 or not all(math.isfinite(v) for v in self.aoi):
                 raise InputError(
-                    f"aoi must be four numbers (left, bottom, right, top), got {self.aoi}"
+                    "aoi must be four numbers (left, bottom, right, top), "
+                    f"got {self.aoi}"
                 )
             left, bottom, right, top = self.aoi
             if not (left < right and bottom < top):
@@ -120,16 +123,29 @@ def build_twin(
         if use_cache and cache_path.exists():
             try:
                 twin = TerrainTwin.load(str(cache_path))
-            except (OSError, ValueError, KeyError) as error:
-                logger.warning("ignoring unreadable cached twin %s: %s", cache_path, error)
+            except (
+                OSError,
+                ValueError,
+                KeyError,
+                EOFError,
+                zipfile.BadZipFile,
+            ) as error:
+                logger.warning(
+                    "ignoring unreadable cached twin %s: %s", cache_path, error
+                )
             else:
                 logger.info("loaded cached twin %s", cache_path)
                 return twin
         twin = _build(opened, build_options)
 
     if use_cache:
-        cache.write_atomic(cache_path, twin.save)
-        logger.info("cached twin at %s", cache_path)
+        try:
+            cache.write_atomic(cache_path, twin.save)
+        except OSError as error:
+            # The twin itself is fine; only the next build will be slower.
+            logger.warning("could not cache the twin at %s: %s", cache_path, error)
+        else:
+            logger.info("cached twin at %s", cache_path)
     return twin
 
 
@@ -151,11 +167,31 @@ def _build(opened: OpenedDem, options: BuildOptions) -> TerrainTwin:
     left, bottom, right, top = Transformer.from_crs(
         src_crs, working, always_xy=True
     ).transform_bounds(*aoi_src, densify_pts=21)
+    if options.aoi is not None and options.aoi_crs != "source":
+        # The box of a box grows with the rotation between the two CRSs, so
+        # the AOI's own box in the working CRS bounds the grid as well.
+        aoi_crs = _parse_crs(options.aoi_crs, "aoi_crs")
+        aoi_left, aoi_bottom, aoi_right, aoi_top = Transformer.from_crs(
+            aoi_crs, working, always_xy=True
+        ).transform_bounds(*options.aoi, densify_pts=21)
+        left, bottom = max(left, aoi_left), max(bottom, aoi_bottom)
+        right, top = min(right, aoi_right), min(top, aoi_top)
     dst_transform, dst_shape = _snap_grid(
         (left, bottom, right, top), origin_xy, options.cell_size, opened.label
     )
 
-    src_heights, src_transform, filled = _read_source(opened, aoi_src, options)
+    # Read the source under the whole grid, because the grid's corners reach
+    # beyond aoi_src where the working CRS is rotated against the source CRS.
+    rows, cols = dst_shape
+    grid_left, grid_top = dst_transform.c, dst_transform.f
+    grid_src = Transformer.from_crs(working, src_crs, always_xy=True).transform_bounds(
+        grid_left,
+        grid_top - rows * options.cell_size,
+        grid_left + cols * options.cell_size,
+        grid_top,
+        densify_pts=21,
+    )
+    src_heights, src_transform, filled = _read_source(opened, grid_src, options)
     heights = np.full(dst_shape, np.nan, dtype=np.float32)
     rasterio.warp.reproject(
         source=src_heights,
@@ -263,9 +299,10 @@ def _aoi_in_source(
     right = min(aoi_src[2], data_bounds[2])
     top = min(aoi_src[3], data_bounds[3])
     if not (left < right and bottom < top):
+        rounded = tuple(round(v, 6) for v in data_bounds)
         raise InputError(
             f"area of interest {options.aoi} ({options.aoi_crs}) does not overlap "
-            f"{opened.label}, whose bounds are {tuple(round(v, 6) for v in data_bounds)} "
+            f"{opened.label}, whose bounds are {rounded} "
             "in the source CRS; pick an area inside them"
         )
     return (left, bottom, right, top)
@@ -302,15 +339,15 @@ def _snap_grid(
 
 
 def _read_source(
-    opened: OpenedDem, aoi_src: tuple[float, float, float, float], options: BuildOptions
+    opened: OpenedDem, bounds: tuple[float, float, float, float], options: BuildOptions
 ) -> tuple[np.ndarray, object, int]:
-    """Read the source window around the AOI as float32 with NaN for no data.
+    """Read the source window around source-CRS bounds as float32, NaN for no data.
 
     Holes narrower than ``fill_max_pixels`` are filled first. Returns the
     heights, the window's transform and the number of filled pixels.
     """
     dataset = opened.dataset
-    window = rasterio.windows.from_bounds(*aoi_src, transform=dataset.transform)
+    window = rasterio.windows.from_bounds(*bounds, transform=dataset.transform)
     # Two pixels of margin keep bilinear and cubic kernels fed at the edges.
     col_off = math.floor(window.col_off) - 2
     row_off = math.floor(window.row_off) - 2

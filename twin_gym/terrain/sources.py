@@ -95,7 +95,9 @@ def _open_matplotlib_sample(name: str) -> Iterator[OpenedDem]:
         with memory_file.open(**profile) as writer:
             writer.write(heights, 1)
         with memory_file.open() as dataset:
-            yield OpenedDem(dataset, source_identity(path), f"{MATPLOTLIB_PREFIX}{name}")
+            yield OpenedDem(
+                dataset, source_identity(path), f"{MATPLOTLIB_PREFIX}{name}"
+            )
 
 
 def jacksboro_raster(path: Path) -> tuple[np.ndarray, Any]:
@@ -125,4 +127,8 @@ def jacksboro_raster(path: Path) -> tuple[np.ndarray, Any]:
 
 
 def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (
+        str(error).strip().splitlines()[0]
+        if str(error).strip()
+        else type(error).__name__
+    )

@@ -191,7 +191,9 @@ class TerrainTwin:
         row = np.floor((self.y_first - np.asarray(y)) / self.cell_size + 0.5)
         return row.astype(np.int64), col.astype(np.int64)
 
-    def cell_centre(self, row: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def cell_centre(
+        self, row: np.ndarray, col: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return the local (x, y) of cell centres, in metres."""
         x = self.x_first + np.asarray(col, dtype=np.float64) * self.cell_size
         y = self.y_first - np.asarray(row, dtype=np.float64) * self.cell_size

@@ -63,7 +63,10 @@ def choose_working_crs(
 
 def _utm_crs(geodetic: CRS, lon: float, lat: float) -> CRS:
     area = AreaOfInterest(lon, lat, lon, lat)
-    datum_name = geodetic.datum.name if geodetic.datum else "WGS 84"
+    # query_utm_crs_info matches the start of CRS names such as
+    # "NAD83 / UTM zone 18N", which is the geodetic CRS's name ("NAD83"), not
+    # its datum's ("North American Datum 1983").
+    datum_name = geodetic.name
     for name in (datum_name, "WGS 84"):
         candidates = query_utm_crs_info(datum_name=name, area_of_interest=area)
         if candidates:

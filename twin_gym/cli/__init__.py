@@ -1,0 +1,64 @@
+"""The ``twin-gym`` command: one console script with subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from twin_gym.cli import build, demo, evaluate, info, train
+from twin_gym.errors import TwinGymError
+
+SUBCOMMANDS = (build, info, demo, train, evaluate)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``twin-gym`` with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="twin-gym",
+        description="Digital-twin Gymnasium environments built from real GIS data.",
+    )
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress details"
+    )
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="log errors only")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in SUBCOMMANDS:
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``twin-gym`` and return its exit status.
+
+    Errors in the input end with one line on standard error and status 2.
+    """
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    level = (
+        logging.DEBUG
+        if args.verbose
+        else logging.ERROR
+        if args.quiet
+        else logging.WARNING
+    )
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        # GDAL reports recoverable quirks of real files (odd GeoTIFF keys) as
+        # warnings; they are noise next to twin_gym's own messages.
+        logging.getLogger("rasterio").setLevel(logging.ERROR)
+    try:
+        args.run(args)
+    except TwinGymError as error:
+        print(f"twin-gym {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"twin-gym {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

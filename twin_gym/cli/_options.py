@@ -1,0 +1,77 @@
+"""Options shared by several subcommands, defined once."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from twin_gym.errors import InputError
+from twin_gym.maps import MapDefinition, load_map
+
+DEM_SUFFIXES = (".toml",)
+
+
+def add_build_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that override how a twin is built."""
+    group = parser.add_argument_group("build options (override the map's)")
+    group.add_argument("--cell-size", type=float, help="cell edge in metres")
+    group.add_argument(
+        "--working-crs",
+        help="local-tm (default), utm, or a projected CRS such as EPSG:32631",
+    )
+    group.add_argument(
+        "--src-crs", help="CRS of a DEM that has none, such as EPSG:4326"
+    )
+    group.add_argument(
+        "--aoi",
+        nargs=4,
+        type=float,
+        metavar=("LEFT", "BOTTOM", "RIGHT", "TOP"),
+        help="area of interest, in --aoi-crs coordinates",
+    )
+    group.add_argument(
+        "--aoi-crs",
+        help="CRS of --aoi: EPSG:4326 (lon/lat, default), source, or any CRS",
+    )
+    group.add_argument(
+        "--resampling", choices=("bilinear", "cubic", "nearest"), help="resampling"
+    )
+    group.add_argument(
+        "--fill-max-pixels",
+        type=float,
+        help="fill source holes up to this many source pixels wide (default 10)",
+    )
+    group.add_argument(
+        "--no-cache", action="store_true", help="build afresh and do not cache"
+    )
+
+
+def resolve_map(target: str, args: argparse.Namespace) -> MapDefinition:
+    """Return the map a subcommand works on, with command-line overrides.
+
+    ``target`` is a bundled map name, a map TOML path or a DEM path.
+    """
+    path = Path(target)
+    # A missing "dem.tif" is a DEM path with a typo, not a map name, because
+    # map names have no suffix.
+    is_map_name = "/" not in target and not path.exists() and not path.suffix
+    if target.endswith(".toml") or is_map_name:
+        definition = load_map(target)
+    else:
+        if not path.exists():
+            raise InputError(f"DEM not found: {path}; check the path")
+        definition = MapDefinition(name=path.stem, source=str(path))
+    overrides = {
+        "cell_size": args.cell_size,
+        "working_crs": args.working_crs,
+        "src_crs": args.src_crs,
+        "aoi": tuple(args.aoi) if args.aoi else None,
+        "aoi_crs": args.aoi_crs,
+        "resampling": args.resampling,
+        "fill_max_pixels": args.fill_max_pixels,
+    }
+    options = dict(definition.options)
+    options.update({k: v for k, v in overrides.items() if v is not None})
+    return MapDefinition(
+        definition.name, definition.source, options, definition.description
+    )

@@ -1,0 +1,57 @@
+"""``twin-gym info``: size, CRS, bounds, heights and cell size of a twin."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import zipfile
+from pathlib import Path
+
+from twin_gym.cli._options import add_build_options, resolve_map
+from twin_gym.errors import InputError
+from twin_gym.terrain.twin import TerrainTwin
+
+
+def add_parser(commands) -> None:
+    """Register the subcommand."""
+    parser = commands.add_parser(
+        "info",
+        help="describe a twin file, a map or a DEM",
+        description="Print size, CRS, bounds, height range and cell size of a twin.",
+    )
+    parser.add_argument(
+        "target",
+        help="twin .npz file from 'twin-gym build -o', map name, map TOML or DEM",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    add_build_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Load or build the twin and print its summary."""
+    path = Path(args.target)
+    if path.suffix == ".npz" and path.is_file():
+        try:
+            twin = TerrainTwin.load(str(path))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            raise InputError(
+                f"{path} is not a twin file written by twin-gym build ({error})"
+            ) from None
+        name = path.stem
+    else:
+        definition = resolve_map(args.target, args)
+        twin = definition.build(use_cache=not args.no_cache)
+        name = definition.name
+    print_summary(name, twin, as_json=args.json)
+
+
+def print_summary(name: str, twin: TerrainTwin, as_json: bool = False) -> None:
+    """Print a twin's summary as aligned lines or as JSON."""
+    facts = {"name": name, **twin.summary()}
+    if as_json:
+        print(json.dumps(facts, indent=2))
+        return
+    width = max(len(key) for key in facts)
+    for key, value in facts.items():
+        print(f"{key:<{width}}  {value}")

@@ -60,8 +60,9 @@ def load_map(name_or_path: str | Path = DEFAULT_MAP) -> MapDefinition:
     else:
         resource = importlib.resources.files("twin_gym_maps") / f"{text}.toml"
         if not resource.is_file():
+            names = bundled_map_names()
             raise InputError(
-                f"unknown map {text!r}; bundled maps: {', '.join(bundled_map_names())}, "
+                f"unknown map {text!r}; bundled maps: {', '.join(names)}, "
                 "or give the path of a map TOML file"
             )
         content = resource.read_bytes()
@@ -80,7 +81,7 @@ def _parse(document: dict, base: Path | None, label: str) -> MapDefinition:
         raise InputError(f"{label}: unknown keys {sorted(unknown)}")
     dem = document.get("dem")
     if not isinstance(dem, dict) or "source" not in dem:
-        raise InputError(f"{label}: missing [dem] source = \"PATH\"")
+        raise InputError(f'{label}: missing [dem] source = "PATH"')
     options: dict[str, Any] = {}
     for key, value in dem.items():
         if key == "source":
@@ -88,11 +89,11 @@ def _parse(document: dict, base: Path | None, label: str) -> MapDefinition:
         if key not in ("src_crs", "vertical_datum"):
             raise InputError(f"{label}: unknown key dem.{key}")
         options[key] = value
+    build_keys = sorted(_BUILD_KEYS - {"src_crs", "vertical_datum"})
     for key, value in document.get("build", {}).items():
-        if key not in _BUILD_KEYS or key in ("src_crs", "vertical_datum"):
+        if key not in build_keys:
             raise InputError(
-                f"{label}: unknown key build.{key}; "
-                f"valid keys: {', '.join(sorted(_BUILD_KEYS - {'src_crs', 'vertical_datum'}))}"
+                f"{label}: unknown key build.{key}; valid keys: {', '.join(build_keys)}"
             )
         options[key] = tuple(value) if key == "aoi" else value
 

@@ -7,10 +7,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from twin_gym.cli import build, demo, evaluate, info, train
+from twin_gym.cli import bench, build, demo, evaluate, info, train
 from twin_gym.errors import TwinGymError
 
-SUBCOMMANDS = (build, info, demo, train, evaluate)
+SUBCOMMANDS = (build, info, demo, train, evaluate, bench)
 
 
 def make_parser() -> argparse.ArgumentParser:

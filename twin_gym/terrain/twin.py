@@ -45,6 +45,12 @@ class TerrainTwin:
         vertical_datum: Name of the vertical datum of the heights, or
             ``"unknown"`` when neither the source nor the user states it.
         metadata: Source description and build parameters, JSON-serialisable.
+        structure_heights: Height of the structure standing on each cell,
+            metres above the cell-centre height, shape (rows, cols), float32;
+            0 where the cell has no structure. A structure is a flat-topped
+            column over the cell's square footprint with its top at
+            ``heights + structure_heights`` and vertical walls down to the
+            terrain.
     """
 
     heights: np.ndarray
@@ -58,9 +64,16 @@ class TerrainTwin:
     scale_factor: float
     vertical_datum: str = "unknown"
     metadata: dict[str, Any] = field(default_factory=dict)
+    structure_heights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         rows, cols = self.heights.shape
+        if self.structure_heights is None:
+            object.__setattr__(
+                self, "structure_heights", np.zeros(self.heights.shape, np.float32)
+            )
+        if self.structure_heights.shape != self.heights.shape:
+            raise ValueError("structure_heights and heights differ in shape")
         if rows < 2 or cols < 2:
             raise ValueError(f"a twin needs at least 2 x 2 cells, got {rows} x {cols}")
         if self.valid.shape != self.heights.shape:
@@ -242,6 +255,7 @@ class TerrainTwin:
                 heights=self.heights,
                 valid=self.valid,
                 classes=self.classes,
+                structure_heights=self.structure_heights,
                 header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
             )
 
@@ -262,6 +276,7 @@ class TerrainTwin:
                 scale_factor=header["scale_factor"],
                 vertical_datum=header["vertical_datum"],
                 metadata=header["metadata"],
+                structure_heights=data["structure_heights"],
             )
 
 

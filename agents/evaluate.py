@@ -124,3 +124,11 @@ def format_markdown_table(rows: list[dict]) -> str:
             cells.append(f"{value:.3f}" if isinstance(value, float) else str(value))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from twin_gym.cli import main
+
+    sys.exit(main(["evaluate", *sys.argv[1:]]))

@@ -60,6 +60,7 @@ def train_ppo(
     """
     sb3 = import_sb3()
     from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.logger import configure as configure_logger
     from stable_baselines3.common.vec_env import VecNormalize
 
     twin_gym.register_envs()
@@ -93,6 +94,8 @@ def train_ppo(
         policy_kwargs={"net_arch": net_arch},
         **ppo_settings,
     )
+    # Training metrics go to progress.csv in the run folder.
+    model.set_logger(configure_logger(str(output_dir), ["csv"]))
     logger.info("training PPO on %s for %d steps", env_id, total_timesteps)
     model.learn(total_timesteps=total_timesteps, progress_bar=progress_bar)
 
@@ -133,3 +136,9 @@ def _save_model(model, temporary: str) -> None:
     # SB3 appends ".zip" to paths without it, so save through an open file.
     with open(temporary, "wb") as stream:
         model.save(stream)
+
+
+if __name__ == "__main__":
+    from twin_gym.cli import main
+
+    sys.exit(main(["train", *sys.argv[1:]]))

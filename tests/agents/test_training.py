@@ -20,6 +20,7 @@ def test_train_saves_loadable_policy(tmp_path):
     assert model_path == tmp_path / "model.zip"
     assert (tmp_path / "obs_normalization.npz").is_file()
     assert (tmp_path / "config.json").is_file()
+    assert "time/fps" in (tmp_path / "progress.csv").read_text()
     policy = PPOPolicy.load(tmp_path)
     env = gym.make(ENV_ID)
     observation, _ = env.reset(seed=0)

@@ -28,12 +28,12 @@ SUMMARY_COLUMNS = (
 
 @dataclass
 class EpisodeResult:
-    """How one episode ended."""
+    """Outcome of one evaluation episode."""
 
     seed: int
     """Seed passed to ``reset``."""
     success: bool
-    """The task was completed (``info["is_success"]``)."""
+    """Whether the task was completed (``info["is_success"]``)."""
     crashed: bool
     """The vehicle crashed."""
     truncated: bool

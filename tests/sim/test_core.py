@@ -162,7 +162,7 @@ def test_crashed_agent_frozen_while_others_fly():
 
 
 def test_reset_clears_crash_for_selected_agents():
-    sim = DroneSim(P, 2)
+    sim = DroneSim(P, 2, allow_landing=False)
     sim.reset(np.array([[0.0, 0.0, 0.05], [5.0, 0.0, 0.05]]))
     result = sim.step(np.zeros((2, 4)))
     assert result.crashed.all()
@@ -220,10 +220,12 @@ def test_rejects_bad_inputs():
     with pytest.raises(InputError, match="terrain"):
         DroneSim(P, 1, terrain=SimpleNamespace(heights=np.zeros((3, 3))))
     sim = DroneSim(P, 2)
-    with pytest.raises(InputError, match="velocity_setpoints"):
+    with pytest.raises(InputError, match="commands"):
         sim.step(np.zeros((1, 4)))
-    with pytest.raises(InputError, match="velocity_setpoints"):
+    with pytest.raises(InputError, match="commands"):
         sim.step(np.full((2, 4), np.nan))
+    with pytest.raises(InputError, match="control_mode"):
+        DroneSim(P, 1, control_mode="attitude")
     with pytest.raises(InputError, match="pos_w"):
         sim.reset(np.zeros((3, 3)))
 

@@ -1,9 +1,12 @@
-"""Quadrotor dynamics and the velocity-setpoint controller."""
+"""Quadrotor and ground-vehicle dynamics and the velocity-setpoint controller."""
 
 from twin_gym.dynamics.controller import VelocityControllerGains, compute_rotor_commands
 from twin_gym.dynamics.quadrotor import (
+    CRAZYFLIE_2,
     DELIVERY_QUADROTOR,
+    DELIVERY_QUADROTOR_WITH_PAYLOAD,
     PRESETS,
+    BatteryParams,
     QuadrotorParams,
     get_preset,
     hover_state,
@@ -11,8 +14,11 @@ from twin_gym.dynamics.quadrotor import (
 )
 
 __all__ = [
+    "CRAZYFLIE_2",
     "DELIVERY_QUADROTOR",
+    "DELIVERY_QUADROTOR_WITH_PAYLOAD",
     "PRESETS",
+    "BatteryParams",
     "QuadrotorParams",
     "VelocityControllerGains",
     "compute_rotor_commands",

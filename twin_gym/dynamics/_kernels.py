@@ -4,10 +4,13 @@ State rows follow the layout in ``twin_gym.dynamics.quadrotor``: ``pos_w[0:3]``,
 ``vel_w[3:6]``, ``quat_wb[6:10]`` (w, x, y, z), ``rate_b[10:13]`` and
 ``rotor_speed[13:17]``. World frame ENU, body frame FLU, SI units.
 
-Rotor ``i`` sits on a body diagonal at ``(ROTOR_X_SIGN[i], ROTOR_Y_SIGN[i]) * d``
-with ``d = arm_length / sqrt(2)``: 0 front-left, 1 rear-left, 2 rear-right,
-3 front-right. ``ROTOR_SPIN[i]`` is +1 for a rotor that turns counter-clockwise
-seen from above, and its drag torque on the body is ``-ROTOR_SPIN[i] * k_m * w^2``
+In the X frame (``P_FRAME`` = ``FRAME_X``) rotor ``i`` sits on a body diagonal at
+``(ROTOR_X_SIGN[i], ROTOR_Y_SIGN[i]) * d`` with ``d = arm_length / sqrt(2)``:
+0 front-left, 1 rear-left, 2 rear-right, 3 front-right. In the + frame
+(``FRAME_PLUS``) rotor ``i`` sits on a body axis at
+``(PLUS_X_SIGN[i], PLUS_Y_SIGN[i]) * arm_length``: 0 front, 1 left, 2 rear,
+3 right. ``ROTOR_SPIN[i]`` is +1 for a rotor that turns counter-clockwise seen
+from above, and its drag torque on the body is ``-ROTOR_SPIN[i] * k_m * w^2``
 about body z.
 """
 
@@ -37,7 +40,18 @@ P_ROTOR_SPEED_MAX = 9
 P_DRAG_LINEAR = 10  # three columns: body x, y, z
 P_DRAG_QUADRATIC = 13  # three columns: body x, y, z
 P_CONTACT_RADIUS = 16
-NUM_PARAMS = 17
+P_FRAME = 17  # FRAME_X or FRAME_PLUS
+P_BATTERY_CAPACITY = 18  # J; 0 means no battery model
+P_BATTERY_VOLTAGE_FULL = 19
+P_BATTERY_VOLTAGE_EMPTY = 20
+P_BATTERY_RESISTANCE = 21
+P_POWER_EFFICIENCY = 22
+P_TOUCHDOWN_SPEED = 23
+P_TOUCHDOWN_TILT = 24
+NUM_PARAMS = 25
+
+FRAME_X = 0.0
+FRAME_PLUS = 1.0
 
 # Columns of one row of ``gains_array``, written by
 # ``VelocityControllerGains.to_array``.
@@ -69,6 +83,28 @@ CONTROLLER_STATE_SIZE = 9
 ROTOR_X_SIGN = (1.0, -1.0, -1.0, 1.0)
 ROTOR_Y_SIGN = (1.0, 1.0, -1.0, -1.0)
 ROTOR_SPIN = (1.0, -1.0, 1.0, -1.0)
+PLUS_X_SIGN = (1.0, 0.0, -1.0, 0.0)
+PLUS_Y_SIGN = (0.0, 1.0, 0.0, -1.0)
+
+
+@njit(cache=True, inline="always")
+def rotor_position(p, i):
+    """Return the body (x, y) of rotor ``i`` in m for parameter row ``p``."""
+    if p[P_FRAME] == FRAME_PLUS:
+        arm = p[P_ARM_LENGTH]
+        return PLUS_X_SIGN[i] * arm, PLUS_Y_SIGN[i] * arm
+    d = p[P_ARM_LENGTH] / math.sqrt(2.0)
+    return ROTOR_X_SIGN[i] * d, ROTOR_Y_SIGN[i] * d
+
+
+@njit(cache=True)
+def rotor_power(rotor_speed, p):
+    """Return the shaft power in W that the rotors absorb, ``sum k_m w^3``."""
+    power = 0.0
+    for i in range(4):
+        w = abs(rotor_speed[i])
+        power += p[P_TORQUE_COEFFICIENT] * w * w * w
+    return power
 
 
 @njit(cache=True, inline="always")
@@ -122,7 +158,6 @@ def _body_derivative(x, rotor_speed, p, wind_w, rot, out):
 
     k_f = p[P_THRUST_COEFFICIENT]
     k_m = p[P_TORQUE_COEFFICIENT]
-    d = p[P_ARM_LENGTH] / math.sqrt(2.0)
     thrust = 0.0
     torque_x = 0.0
     torque_y = 0.0
@@ -130,9 +165,10 @@ def _body_derivative(x, rotor_speed, p, wind_w, rot, out):
     for i in range(4):
         w2 = rotor_speed[i] * rotor_speed[i]
         rotor_thrust = k_f * w2
+        arm_x, arm_y = rotor_position(p, i)
         thrust += rotor_thrust
-        torque_x += ROTOR_Y_SIGN[i] * d * rotor_thrust
-        torque_y -= ROTOR_X_SIGN[i] * d * rotor_thrust
+        torque_x += arm_y * rotor_thrust
+        torque_y -= arm_x * rotor_thrust
         torque_z -= ROTOR_SPIN[i] * k_m * w2
 
     # Drag acts per body axis on the air-relative velocity.
@@ -296,19 +332,30 @@ def mix_rotor_speeds(thrust, torque_x, torque_y, torque_z, p, work, out):
         out: Output rotor speeds, shape (4,), float64.
     """
     k_f = p[P_THRUST_COEFFICIENT]
-    d = p[P_ARM_LENGTH] / math.sqrt(2.0)
     torque_ratio = p[P_TORQUE_COEFFICIENT] / k_f
     thrust_min = k_f * p[P_ROTOR_SPEED_MIN] ** 2
     thrust_max = k_f * p[P_ROTOR_SPEED_MAX] ** 2
 
-    # The mixer rows are orthogonal with squared norm 4, so the inverse is
-    # the transpose divided by 4.
+    # The rows of the mixer (thrust, torque x, torque y, torque z) are
+    # orthogonal for both frames, so the inverse is the transpose with each
+    # row divided by its squared norm.
+    # For the X frame this is 0.25 * (sign_y tau_x - sign_x tau_y) / d, for
+    # the + frame (arm_y tau_x - arm_x tau_y) / (2 arm^2).
     tilt_part = work[0:4]
     yaw_part = work[4:8]
+    if p[P_FRAME] == FRAME_PLUS:
+        arm = p[P_ARM_LENGTH]
+        for i in range(4):
+            tilt_part[i] = (
+                0.5 * (PLUS_Y_SIGN[i] * torque_x - PLUS_X_SIGN[i] * torque_y) / arm
+            )
+    else:
+        d = p[P_ARM_LENGTH] / math.sqrt(2.0)
+        for i in range(4):
+            tilt_part[i] = (
+                0.25 * (ROTOR_Y_SIGN[i] * torque_x - ROTOR_X_SIGN[i] * torque_y) / d
+            )
     for i in range(4):
-        tilt_part[i] = (
-            0.25 * (ROTOR_Y_SIGN[i] * torque_x - ROTOR_X_SIGN[i] * torque_y) / d
-        )
         yaw_part[i] = -0.25 * ROTOR_SPIN[i] * torque_z / torque_ratio
 
     tilt_max = tilt_part.max()
@@ -472,6 +519,28 @@ def velocity_control(x, setpoint, ctrl_state, p, gains, dt, rot, work, out):
             2, 2
         ]
 
+    rate_control(x, thrust, rate_cmd_x, rate_cmd_y, rate_cmd_z, p, gains, work, out)
+
+
+@njit(cache=True)
+def rate_control(x, thrust, rate_cmd_x, rate_cmd_y, rate_cmd_z, p, gains, work, out):
+    """Write rotor speed commands (4,) for a collective thrust and body rates.
+
+    A P loop on the body-rate error with gyroscopic compensation gives the
+    torques, and ``mix_rotor_speeds`` turns thrust and torques into rotor
+    speeds.
+
+    Args:
+        x: Agent state, shape (17,), float64.
+        thrust: Collective thrust along body z in N.
+        rate_cmd_x: Body x (roll) rate command in rad/s.
+        rate_cmd_y: Body y (pitch) rate command in rad/s.
+        rate_cmd_z: Body z (yaw) rate command in rad/s.
+        p: One parameter row, shape (NUM_PARAMS,).
+        gains: One gains row, shape (NUM_GAINS,); reads the rate gains.
+        work: Scratch array, shape (8,) or longer, float64.
+        out: Output rotor speeds in rad/s, shape (4,).
+    """
     ixx = p[P_INERTIA_XX]
     iyy = p[P_INERTIA_YY]
     izz = p[P_INERTIA_ZZ]

@@ -8,12 +8,14 @@ State array, one row per agent, float64, shape (num_agents, 17):
   vectors into the world frame.
 * ``rate_b[10:13]``: angular velocity in the body frame, rad/s.
 * ``rotor_speed[13:17]``: rotor speeds in rad/s, order front-left, rear-left,
-  rear-right, front-right.
+  rear-right, front-right in the X frame and front, left, rear, right in the
+  + frame.
 """
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
@@ -59,8 +61,63 @@ def _check_triple(name: str, value: tuple[float, float, float]) -> None:
 
 
 @dataclass(frozen=True)
+class BatteryParams:
+    """A lithium-polymer battery pack with a linear open-circuit voltage.
+
+    The open-circuit voltage falls linearly with the energy drawn, from
+    ``voltage_full`` to ``voltage_empty``. The terminal voltage is the
+    open-circuit voltage minus the drop across ``internal_resistance``, and
+    the highest rotor speed scales with it (a motor's no-load speed is
+    proportional to its voltage).
+
+    Attributes:
+        capacity_wh: Usable energy in Wh between full and empty.
+        voltage_full: Open-circuit voltage of the full pack in V.
+        voltage_empty: Open-circuit voltage of the empty pack in V.
+        internal_resistance: Pack resistance in ohm.
+        power_efficiency: Fraction of the electrical power that reaches the
+            rotor shafts (motors and speed controllers together), in (0, 1].
+    """
+
+    capacity_wh: float
+    voltage_full: float
+    voltage_empty: float
+    internal_resistance: float
+    power_efficiency: float
+
+    def __post_init__(self) -> None:
+        for name in ("capacity_wh", "voltage_full", "voltage_empty"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0.0):
+                raise InputError(
+                    f"BatteryParams.{name} must be a finite number > 0, got {value!r}"
+                )
+        if self.voltage_empty >= self.voltage_full:
+            raise InputError(
+                "BatteryParams.voltage_empty must be below voltage_full, got "
+                f"{self.voltage_empty!r} >= {self.voltage_full!r}"
+            )
+        resistance = self.internal_resistance
+        if not (math.isfinite(resistance) and resistance >= 0.0):
+            raise InputError(
+                "BatteryParams.internal_resistance must be a finite number >= 0, "
+                f"got {resistance!r}"
+            )
+        if not 0.0 < self.power_efficiency <= 1.0:
+            raise InputError(
+                "BatteryParams.power_efficiency must lie in (0, 1], got "
+                f"{self.power_efficiency!r}"
+            )
+
+    @property
+    def capacity_j(self) -> float:
+        """Usable energy in J."""
+        return 3600.0 * self.capacity_wh
+
+
+@dataclass(frozen=True)
 class QuadrotorParams:
-    """Physical parameters of an X-frame quadrotor.
+    """Physical parameters of a quadrotor in the X or + frame.
 
     Attributes:
         mass: Total mass in kg.
@@ -85,6 +142,20 @@ class QuadrotorParams:
             x, y, z.
         contact_radius: Clearance in m between the centre of mass and the
             terrain surface below which the body touches the terrain.
+        frame: ``"x"``: rotors on the body diagonals (front-left, rear-left,
+            rear-right, front-right). ``"plus"``: rotors on the body axes
+            (front, left, rear, right). ``arm_length`` is the distance from
+            the centre of mass to each rotor axis in both.
+        payload_mass: Mass in kg of a payload carried below the airframe,
+            added to ``mass``. 0 for none. ``without_payload`` drops it.
+        payload_offset: Distance in m of the payload's centre of mass below
+            the airframe's, along body -z. The payload is a point mass.
+        battery: Battery pack, or None for an unlimited supply at the voltage
+            that ``rotor_speed_max`` is rated for.
+        touchdown_speed: Highest speed in m/s at which a contact with the
+            surface counts as a landing rather than a crash.
+        touchdown_tilt: Largest angle in rad between body z and world z at
+            which a contact counts as a landing.
     """
 
     mass: float
@@ -98,6 +169,12 @@ class QuadrotorParams:
     drag_linear: tuple[float, float, float]
     drag_quadratic: tuple[float, float, float]
     contact_radius: float
+    frame: Literal["x", "plus"] = "x"
+    payload_mass: float = 0.0
+    payload_offset: float = 0.0
+    battery: BatteryParams | None = None
+    touchdown_speed: float = 0.5
+    touchdown_tilt: float = math.radians(15.0)
 
     def __post_init__(self) -> None:
         for name in ("inertia", "drag_linear", "drag_quadratic"):
@@ -122,6 +199,23 @@ class QuadrotorParams:
             for axis, value in zip("xyz", getattr(self, name), strict=True):
                 _check_non_negative(f"{name} ({axis} entry)", value)
         _check_positive("contact_radius", self.contact_radius)
+        if self.frame not in ("x", "plus"):
+            raise InputError(
+                f"QuadrotorParams.frame must be 'x' or 'plus', got {self.frame!r}"
+            )
+        _check_non_negative("payload_mass", self.payload_mass)
+        _check_non_negative("payload_offset", self.payload_offset)
+        if self.battery is not None and not isinstance(self.battery, BatteryParams):
+            raise InputError(
+                "QuadrotorParams.battery must be a BatteryParams or None, got "
+                f"{type(self.battery).__name__}"
+            )
+        _check_non_negative("touchdown_speed", self.touchdown_speed)
+        if not 0.0 <= self.touchdown_tilt < 0.5 * math.pi:
+            raise InputError(
+                "QuadrotorParams.touchdown_tilt must lie in [0, pi/2) rad, got "
+                f"{self.touchdown_tilt!r}"
+            )
 
         hover = self.hover_rotor_speed
         if not self.rotor_speed_min <= hover <= self.rotor_speed_max:
@@ -133,9 +227,30 @@ class QuadrotorParams:
             )
 
     @property
+    def total_mass(self) -> float:
+        """Mass in kg of the airframe and the payload."""
+        return self.mass + self.payload_mass
+
+    @property
+    def total_inertia(self) -> tuple[float, float, float]:
+        """Diagonal inertia in kg m^2 about the centre of mass with the payload.
+
+        A point payload ``m_p`` a distance ``h`` below an airframe of mass
+        ``m`` adds ``m m_p / (m + m_p) h^2`` about body x and y (parallel axis
+        theorem about the shared centre of mass) and nothing about body z.
+        """
+        reduced_mass = self.mass * self.payload_mass / self.total_mass
+        extra = reduced_mass * self.payload_offset**2
+        return (self.inertia[0] + extra, self.inertia[1] + extra, self.inertia[2])
+
+    @property
     def hover_rotor_speed(self) -> float:
         """Rotor speed in rad/s at which the four rotors carry the weight."""
-        return math.sqrt(self.mass * GRAVITY / (4.0 * self.thrust_coefficient))
+        return math.sqrt(self.total_mass * GRAVITY / (4.0 * self.thrust_coefficient))
+
+    def without_payload(self) -> "QuadrotorParams":
+        """Return these parameters after the payload is dropped."""
+        return replace(self, payload_mass=0.0, payload_offset=0.0)
 
     @property
     def max_thrust(self) -> float:
@@ -148,11 +263,12 @@ class QuadrotorParams:
         Returns:
             Shape (NUM_PARAMS,), float64, columns ``_kernels.P_*``.
         """
-        row = np.empty(NUM_PARAMS, dtype=np.float64)
-        row[_kernels.P_MASS] = self.mass
-        row[_kernels.P_INERTIA_XX] = self.inertia[0]
-        row[_kernels.P_INERTIA_YY] = self.inertia[1]
-        row[_kernels.P_INERTIA_ZZ] = self.inertia[2]
+        row = np.zeros(NUM_PARAMS, dtype=np.float64)
+        inertia = self.total_inertia
+        row[_kernels.P_MASS] = self.total_mass
+        row[_kernels.P_INERTIA_XX] = inertia[0]
+        row[_kernels.P_INERTIA_YY] = inertia[1]
+        row[_kernels.P_INERTIA_ZZ] = inertia[2]
         row[_kernels.P_ARM_LENGTH] = self.arm_length
         row[_kernels.P_THRUST_COEFFICIENT] = self.thrust_coefficient
         row[_kernels.P_TORQUE_COEFFICIENT] = self.torque_coefficient
@@ -164,6 +280,17 @@ class QuadrotorParams:
             self.drag_quadratic
         )
         row[_kernels.P_CONTACT_RADIUS] = self.contact_radius
+        row[_kernels.P_FRAME] = (
+            _kernels.FRAME_PLUS if self.frame == "plus" else _kernels.FRAME_X
+        )
+        if self.battery is not None:
+            row[_kernels.P_BATTERY_CAPACITY] = self.battery.capacity_j
+            row[_kernels.P_BATTERY_VOLTAGE_FULL] = self.battery.voltage_full
+            row[_kernels.P_BATTERY_VOLTAGE_EMPTY] = self.battery.voltage_empty
+            row[_kernels.P_BATTERY_RESISTANCE] = self.battery.internal_resistance
+            row[_kernels.P_POWER_EFFICIENCY] = self.battery.power_efficiency
+        row[_kernels.P_TOUCHDOWN_SPEED] = self.touchdown_speed
+        row[_kernels.P_TOUCHDOWN_TILT] = self.touchdown_tilt
         return row
 
 
@@ -183,9 +310,69 @@ DELIVERY_QUADROTOR = QuadrotorParams(
     drag_quadratic=(0.06, 0.06, 0.12),
     contact_radius=0.1,
 )
-"""Delivery quadrotor preset (1.8 kg, representative estimates)."""
+"""Delivery quadrotor preset (1.8 kg, representative estimates), no payload
+and no battery model."""
 
-PRESETS: Mapping[str, QuadrotorParams] = {"delivery": DELIVERY_QUADROTOR}
+# NOTE: representative 4S 5000 mAh lithium-polymer pack (74 Wh, 4.2 to 3.5 V
+# per cell under light load) and efficiency, not measured on one pack.
+DELIVERY_BATTERY = BatteryParams(
+    capacity_wh=74.0,
+    voltage_full=16.8,
+    voltage_empty=14.0,
+    internal_resistance=0.02,
+    power_efficiency=0.75,
+)
+"""4S 5000 mAh pack of the delivery quadrotor (representative)."""
+
+DELIVERY_QUADROTOR_WITH_PAYLOAD = replace(
+    DELIVERY_QUADROTOR,
+    payload_mass=0.5,
+    payload_offset=0.15,
+    battery=DELIVERY_BATTERY,
+)
+"""The delivery quadrotor with a 0.5 kg parcel hung 0.15 m below its centre
+of mass and a battery model: 2.3 kg in all, thrust-to-weight about 2.2."""
+
+# Sources: mass, arm, k_f, k_m and thrust-to-weight are those of the cf2x
+# model of gym-pybullet-drones (assets/cf2x.urdf: mass 0.027 kg, arm 0.0397 m,
+# kf 3.16e-10 N/rpm^2, km 7.94e-12 N m/rpm^2, thrust2weight 2.25), which links
+# Foerster (2015), "System Identification of the Crazyflie 2.0 Nano
+# Quadrocopter", ETH Zurich. Converted with rpm = w * 60 / (2 pi). The
+# inertia diag(1.4e-5, 1.4e-5, 2.17e-5) kg m^2 is the value commonly quoted
+# with that model.
+# NOTE: the motor time constant, drag coefficients and battery are
+# representative estimates for a 27 g micro quadrotor, not identified values.
+CRAZYFLIE_2 = QuadrotorParams(
+    mass=0.027,
+    inertia=(1.4e-5, 1.4e-5, 2.17e-5),
+    arm_length=0.0397,
+    thrust_coefficient=3.16e-10 * (60.0 / (2.0 * math.pi)) ** 2,
+    torque_coefficient=7.94e-12 * (60.0 / (2.0 * math.pi)) ** 2,
+    motor_time_constant=0.03,
+    rotor_speed_min=0.0,
+    # Thrust-to-weight 2.25: 4 k_f w_max^2 = 2.25 m g.
+    rotor_speed_max=math.sqrt(
+        2.25 * 0.027 * GRAVITY / (4.0 * 3.16e-10 * (60.0 / (2.0 * math.pi)) ** 2)
+    ),
+    drag_linear=(0.01, 0.01, 0.015),
+    drag_quadratic=(0.003, 0.003, 0.005),
+    contact_radius=0.02,
+    battery=BatteryParams(
+        capacity_wh=0.925,
+        voltage_full=4.2,
+        voltage_empty=3.5,
+        internal_resistance=0.1,
+        power_efficiency=0.6,
+    ),
+    touchdown_speed=0.5,
+)
+"""Crazyflie 2.x micro quadrotor (27 g, X frame) with a 250 mAh 1S pack."""
+
+PRESETS: Mapping[str, QuadrotorParams] = {
+    "delivery": DELIVERY_QUADROTOR,
+    "delivery_payload": DELIVERY_QUADROTOR_WITH_PAYLOAD,
+    "crazyflie": CRAZYFLIE_2,
+}
 """Presets by name."""
 
 

@@ -17,7 +17,7 @@ from twin_gym.errors import InputError
 from twin_gym.maps import DEFAULT_MAP
 from twin_gym.sensors.lidar import SpinningLidar, SpinningLidarConfig
 from twin_gym.sensors.rangefinder import DownwardRangefinder
-from twin_gym.sim.core import DroneSim
+from twin_gym.sim.core import CONTROL_MODES, DroneSim
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +54,9 @@ class DroneDeliveryEnv(gym.Env):
 
     ## Action Space
 
-    ``Box(-1, 1, (4,), float32)``: a velocity setpoint scaled to the limits,
-    tracked by the drone's cascaded controller at the physics rate.
+    ``Box(-1, 1, (4,), float32)`` in every ``action_mode``. With the default
+    ``action_mode="velocity"`` the action is a velocity setpoint scaled to the
+    limits, tracked by the drone's cascaded controller at the physics rate:
 
     | index | action | unit after scaling |
     |---|---|---|
@@ -63,6 +64,13 @@ class DroneDeliveryEnv(gym.Env):
     | 1 | north velocity setpoint, times ``max_horizontal_speed`` | m/s |
     | 2 | up velocity setpoint, times ``max_vertical_speed`` | m/s |
     | 3 | yaw-rate setpoint, times ``max_yaw_rate`` | rad/s |
+
+    With ``action_mode="rotor_speed"`` entry ``i`` maps ``[-1, 1]`` linearly
+    onto the rotor speed range ``[rotor_speed_min, rotor_speed_max]`` (rad/s)
+    of rotor ``i`` (front-left, rear-left, rear-right, front-right). With
+    ``action_mode="thrust_rates"`` entry 0 maps ``[-1, 1]`` onto a collective
+    thrust of ``[0, max_thrust]`` (N) and entries 1-3 are body rates about
+    body x, y, z (FLU) times ``max_body_rate`` (rad/s).
 
     ## Observation Space
 
@@ -109,11 +117,17 @@ class DroneDeliveryEnv(gym.Env):
     ``goal_radius`` (metres), ``max_horizontal_speed``, ``max_vertical_speed``
     (m/s), ``max_yaw_rate`` (rad/s), ``lidar_channels``,
     ``lidar_azimuth_steps``, ``lidar_max_range`` (metres), ``progress_weight``,
-    ``time_weight``, ``crash_penalty``, ``delivery_bonus``.
+    ``time_weight``, ``crash_penalty``, ``delivery_bonus``, ``action_mode``
+    (``"velocity"``, ``"rotor_speed"`` or ``"thrust_rates"``),
+    ``max_body_rate`` (rad/s, ``"thrust_rates"`` only).
+
+    Any touch of the terrain ends the episode as a crash in this task, gentle
+    or not.
 
     ## Version History
 
-    - v0: first release.
+    - v0: first release; ``action_mode`` and ``max_body_rate`` added later
+      without changing the default behaviour.
 
     Example:
         >>> import gymnasium as gym
@@ -146,6 +160,8 @@ class DroneDeliveryEnv(gym.Env):
         time_weight: float = 0.5,
         crash_penalty: float = 100.0,
         delivery_bonus: float = 100.0,
+        action_mode: str = "velocity",
+        max_body_rate: float = 3.0,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise InputError(
@@ -163,6 +179,7 @@ class DroneDeliveryEnv(gym.Env):
             ("max_horizontal_speed", max_horizontal_speed),
             ("max_vertical_speed", max_vertical_speed),
             ("max_yaw_rate", max_yaw_rate),
+            ("max_body_rate", max_body_rate),
         ):
             if not (math.isfinite(value) and value > 0):
                 raise InputError(f"{name} must be a positive number, got {value}")
@@ -172,6 +189,11 @@ class DroneDeliveryEnv(gym.Env):
         self.loaded = load_twin_map(map_name)
         self.twin = self.loaded.twin
         self.scene = self.loaded.scene
+        if action_mode not in CONTROL_MODES:
+            raise InputError(
+                f"action_mode must be one of {CONTROL_MODES}, got {action_mode!r}"
+            )
+        self.action_mode = action_mode
         self.params = get_preset("delivery")
         self.sim = DroneSim(
             self.params,
@@ -179,6 +201,8 @@ class DroneDeliveryEnv(gym.Env):
             physics_hz=physics_hz,
             control_hz=control_hz,
             terrain=self.twin,
+            control_mode=action_mode,
+            allow_landing=False,
         )
         self.control_dt = 1.0 / control_hz
         self.max_steps = int(round(max_episode_seconds * control_hz))
@@ -192,6 +216,7 @@ class DroneDeliveryEnv(gym.Env):
                 max_yaw_rate,
             ]
         )
+        self.max_body_rate = float(max_body_rate)
         self.weights = {
             "progress": progress_weight,
             "time": time_weight,
@@ -297,8 +322,7 @@ class DroneDeliveryEnv(gym.Env):
     ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Track the velocity setpoint for one control period."""
         action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
-        setpoint = (action * self.action_scale)[None, :]
-        result = self.sim.step(setpoint)
+        result = self.sim.step(self._command(action)[None, :])
         self._steps += 1
 
         pos_w = self.sim.state[0, 0:3]
@@ -329,6 +353,17 @@ class DroneDeliveryEnv(gym.Env):
             truncated,
             info,
         )
+
+    def _command(self, action: np.ndarray) -> np.ndarray:
+        """Scale an action in [-1, 1] to the simulator's command row."""
+        if self.action_mode == "velocity":
+            return action * self.action_scale
+        if self.action_mode == "rotor_speed":
+            low = self.params.rotor_speed_min
+            high = self.params.rotor_speed_max
+            return low + 0.5 * (action + 1.0) * (high - low)
+        thrust = 0.5 * (action[0] + 1.0) * self.params.max_thrust
+        return np.concatenate([[thrust], action[1:] * self.max_body_rate])
 
     def _over_data(self, pos_w: np.ndarray) -> bool:
         row, col = self.twin.cell_of(pos_w[0], pos_w[1])

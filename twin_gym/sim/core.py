@@ -1,23 +1,37 @@
-"""Simulation core: batched quadrotors under velocity control over terrain.
+"""Simulation core: batched quadrotors over a terrain twin.
 
 ``DroneSim.step`` advances every agent by one control period, which is
 ``physics_hz / control_hz`` physics steps, in one numba call. At every physics
-step the velocity controller computes rotor commands, RK4 advances the body
-and ``_resolve_terrain_contact`` checks the terrain.
+step the control mode turns the command into rotor speed commands, the battery
+caps them, RK4 advances the body, the battery integrates the energy drawn, and
+``_resolve_terrain_contact`` checks the terrain and its structures.
 """
 
 import math
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
 from twin_gym.dynamics._kernels import (
     CONTROLLER_STATE_SIZE,
+    P_BATTERY_CAPACITY,
+    P_BATTERY_RESISTANCE,
+    P_BATTERY_VOLTAGE_EMPTY,
+    P_BATTERY_VOLTAGE_FULL,
     P_CONTACT_RADIUS,
+    P_MOTOR_TIME_CONSTANT,
+    P_POWER_EFFICIENCY,
+    P_ROTOR_SPEED_MAX,
+    P_ROTOR_SPEED_MIN,
+    P_TOUCHDOWN_SPEED,
+    P_TOUCHDOWN_TILT,
     SCRATCH_ROWS,
     STATE_SIZE,
+    _rotor_speed_at,
+    rate_control,
     rk4_step,
+    rotor_power,
     velocity_control,
 )
 from twin_gym.dynamics.controller import VelocityControllerGains, gains_rows
@@ -36,6 +50,14 @@ POSE_SIZE = 8
 CONTACT_NONE = 0
 CONTACT_CRASH = 1
 CONTACT_OFF_MAP = 2
+CONTACT_LANDED = 3
+CONTACT_RESTING = 4
+
+MODE_VELOCITY = 0
+MODE_ROTOR_SPEED = 1
+MODE_THRUST_RATES = 2
+CONTROL_MODES = ("velocity", "rotor_speed", "thrust_rates")
+"""Command layouts of ``DroneSim.step``, indexed by the kernel's mode code."""
 
 
 class StepResult(NamedTuple):
@@ -49,39 +71,82 @@ class StepResult(NamedTuple):
         out_of_map: Whether the terrain height was undefined (NaN) under the
             agent after any physics step of this control step, shape
             (num_agents,), bool. Contact is not checked there.
+        landed: Whether the agent rests on the surface after a touchdown
+            within its touchdown speed and tilt, shape (num_agents,), bool.
+            It lifts off again when its thrust exceeds its weight.
+        energy_used_j: Energy drawn from each battery since the last reset,
+            J, shape (num_agents,), float64; 0 for presets without a battery.
     """
 
     crashed: np.ndarray
     contact_speed: np.ndarray
     out_of_map: np.ndarray
+    landed: np.ndarray
+    energy_used_j: np.ndarray
 
 
 @njit(cache=True)
-def _terrain_height(heights, x_first, y_first, cell_size, use_plane, x, y):
+def _terrain_height(heights, structures, x_first, y_first, cell_size, use_plane, x, y):
+    """Return the top of terrain and structures at local (x, y), NaN off the map.
+
+    A structure is a flat-topped column over its cell's square footprint, so
+    inside that footprint the top is the larger of the terrain surface and
+    ``heights + structures`` of the cell.
+    """
     if use_plane:
         return 0.0
-    return surface_height(heights, x_first, y_first, cell_size, x, y)
+    height = surface_height(heights, x_first, y_first, cell_size, x, y)
+    if math.isnan(height):
+        return height
+    rows, cols = heights.shape
+    col = int(math.floor((x - x_first) / cell_size + 0.5))
+    row = int(math.floor((y_first - y) / cell_size + 0.5))
+    if 0 <= row < rows and 0 <= col < cols and structures[row, col] > 0.0:
+        height = max(height, np.float64(heights[row, col] + structures[row, col]))
+    return height
+
+
+@njit(cache=True)
+def _tilt_cosine(qw, qx, qy, qz):
+    """Return the cosine of the angle between body z and world z."""
+    norm_sq = qw * qw + qx * qx + qy * qy + qz * qz
+    return 1.0 - 2.0 * (qx * qx + qy * qy) / norm_sq
 
 
 @njit(cache=True)
 def _resolve_terrain_contact(
-    x, prev_x, prev_clearance, p, heights, x_first, y_first, cell_size, use_plane
+    x,
+    prev_x,
+    prev_clearance,
+    p,
+    heights,
+    structures,
+    x_first,
+    y_first,
+    cell_size,
+    use_plane,
+    resting,
+    allow_landing,
 ):
-    """Check terrain contact after one physics step and apply it to ``x``.
+    """Check surface contact after one physics step and apply it to ``x``.
 
-    Contact means a clearance (pos z minus surface height) below the contact
-    radius, and it is a crash for now. The state moves back to the linearly
+    Contact means a clearance (pos z minus the top of terrain or structure)
+    below the contact radius. The state moves back to the linearly
     interpolated point on the segment from ``prev_x`` where the clearance
-    equals the contact radius, and the body stops: velocity, body rates and
-    rotor speeds become 0.
+    equals the contact radius. If ``allow_landing`` and the speed there is at
+    most the touchdown speed and the tilt at most the touchdown tilt, it is a
+    landing: velocity and body rates become 0, attitude and rotor speeds stay.
+    Otherwise it is a crash and velocity, body rates and rotor speeds become
+    0. A body already ``resting`` after a landing stays on the surface at its
+    previous position and attitude until its thrust lifts it.
 
     Returns:
-        (code, clearance, contact_speed): code is CONTACT_NONE, CONTACT_CRASH
-        or CONTACT_OFF_MAP, clearance the new clearance in m (NaN off the map),
-        contact_speed the speed in m/s at contact (0 without contact).
+        (code, clearance, contact_speed): code is one of the ``CONTACT_*``
+        values, clearance the new clearance in m (NaN off the map),
+        contact_speed the speed in m/s at contact (0 without a new contact).
     """
     height = _terrain_height(
-        heights, x_first, y_first, cell_size, use_plane, x[0], x[1]
+        heights, structures, x_first, y_first, cell_size, use_plane, x[0], x[1]
     )
     if math.isnan(height):
         return CONTACT_OFF_MAP, math.nan, 0.0
@@ -89,6 +154,15 @@ def _resolve_terrain_contact(
     radius = p[P_CONTACT_RADIUS]
     if clearance >= radius:
         return CONTACT_NONE, clearance, 0.0
+
+    if resting:
+        for j in range(10):
+            x[j] = prev_x[j]
+        for j in range(3, 6):
+            x[j] = 0.0
+        for j in range(10, 13):
+            x[j] = 0.0
+        return CONTACT_RESTING, prev_clearance, 0.0
 
     # Fraction of the step at which the clearance crossed the radius. A start
     # already inside the radius or off the map gives the nearest end point.
@@ -102,11 +176,87 @@ def _resolve_terrain_contact(
         x[j] = prev_x[j] + fraction * (x[j] - prev_x[j])
         vel = prev_x[3 + j] + fraction * (x[3 + j] - prev_x[3 + j])
         speed_sq += vel * vel
+    speed = math.sqrt(speed_sq)
+    tilt_cos = _tilt_cosine(x[6], x[7], x[8], x[9])
     for j in range(3, 6):
         x[j] = 0.0
-    for j in range(10, STATE_SIZE):
+    for j in range(10, 13):
         x[j] = 0.0
-    return CONTACT_CRASH, clearance, math.sqrt(speed_sq)
+    if (
+        allow_landing
+        and speed <= p[P_TOUCHDOWN_SPEED]
+        and tilt_cos >= math.cos(p[P_TOUCHDOWN_TILT])
+    ):
+        return CONTACT_LANDED, radius, speed
+    for j in range(13, STATE_SIZE):
+        x[j] = 0.0
+    return CONTACT_CRASH, clearance, speed
+
+
+@njit(cache=True)
+def _battery_voltage(p, energy_used, electrical_power):
+    """Return the terminal voltage in V at a power draw, and the OCV in V.
+
+    The open-circuit voltage falls linearly with the energy drawn. The
+    terminal voltage solves ``V = V_oc - R P / V``; above the pack's maximum
+    power ``V_oc^2 / (4 R)`` it is ``V_oc / 2``, the maximum-power point.
+    An empty pack gives 0 V.
+    """
+    capacity = p[P_BATTERY_CAPACITY]
+    if energy_used >= capacity:
+        return 0.0, 0.0
+    full = p[P_BATTERY_VOLTAGE_FULL]
+    empty = p[P_BATTERY_VOLTAGE_EMPTY]
+    open_circuit = empty + (full - empty) * (1.0 - energy_used / capacity)
+    discriminant = (
+        open_circuit * open_circuit - 4.0 * p[P_BATTERY_RESISTANCE] * electrical_power
+    )
+    if discriminant <= 0.0:
+        return 0.5 * open_circuit, open_circuit
+    return 0.5 * (open_circuit + math.sqrt(discriminant)), open_circuit
+
+
+@njit(cache=True)
+def _apply_battery_limit(rotor_cmd, p, voltage):
+    """Clamp rotor commands to the speed the terminal voltage allows.
+
+    The highest rotor speed scales with the terminal voltage,
+    ``rotor_speed_max * V / voltage_full``.
+    """
+    lo = p[P_ROTOR_SPEED_MIN]
+    cap = p[P_ROTOR_SPEED_MAX] * voltage / p[P_BATTERY_VOLTAGE_FULL]
+    cap = max(cap, lo)
+    for i in range(4):
+        rotor_cmd[i] = min(max(rotor_cmd[i], lo), cap)
+
+
+@njit(cache=True)
+def _drain_battery(prev_x, rotor_cmd, p, dt, energy_used, work):
+    """Return (energy drawn in J over one step, terminal voltage in V after it).
+
+    The shaft power ``sum k_m w^3`` is integrated over the step by Simpson's
+    rule on the exact motor-lag rotor speeds. The pack delivers
+    ``shaft power / power_efficiency`` at its terminal voltage and loses
+    ``I^2 R`` inside, so the energy drawn is ``V_oc * I * dt``.
+    """
+    w0 = work[0:4]
+    w_mid = work[4:8]
+    for i in range(4):
+        w0[i] = prev_x[13 + i]
+    tau = p[P_MOTOR_TIME_CONSTANT]
+    shaft_start = rotor_power(w0, p)
+    _rotor_speed_at(w0, rotor_cmd, tau, 0.5 * dt, w_mid)
+    shaft_mid = rotor_power(w_mid, p)
+    _rotor_speed_at(w0, rotor_cmd, tau, dt, w_mid)
+    shaft_end = rotor_power(w_mid, p)
+    shaft = (shaft_start + 4.0 * shaft_mid + shaft_end) / 6.0
+    electrical = shaft / p[P_POWER_EFFICIENCY]
+    voltage, open_circuit = _battery_voltage(p, energy_used, electrical)
+    if voltage <= 0.0:
+        return 0.0, 0.0
+    drawn = open_circuit * electrical / voltage * dt
+    after, _ = _battery_voltage(p, energy_used + drawn, electrical)
+    return drawn, after
 
 
 @njit(cache=True)
@@ -119,10 +269,25 @@ def _write_pose(pose_history, i, k, t, x):
 
 
 @njit(cache=True)
+def _rotor_commands(x, command, mode, ctrl_state, p, gains, dt, rot, work, out):
+    """Write rotor speed commands (4,) in rad/s for one command row."""
+    if mode == MODE_VELOCITY:
+        velocity_control(x, command, ctrl_state, p, gains, dt, rot, work, out)
+    elif mode == MODE_ROTOR_SPEED:
+        for j in range(4):
+            out[j] = command[j]
+    else:
+        rate_control(
+            x, command[0], command[1], command[2], command[3], p, gains, work, out
+        )
+
+
+@njit(cache=True)
 def _advance_agent(
     i,
     state,
-    setpoints,
+    commands,
+    mode,
     controller_state,
     params_array,
     gains_array,
@@ -131,13 +296,18 @@ def _advance_agent(
     substeps,
     t0,
     heights,
+    structures,
     x_first,
     y_first,
     cell_size,
     use_plane,
+    allow_landing,
     crashed,
     contact_speed,
     out_of_map,
+    landed,
+    energy_used,
+    voltage,
     pose_history,
 ):
     x = state[i]
@@ -154,16 +324,18 @@ def _advance_agent(
     work = np.empty(8)
     rotor_cmd = np.empty(4)
     prev_x = np.empty(STATE_SIZE)
+    has_battery = p[P_BATTERY_CAPACITY] > 0.0
     height = _terrain_height(
-        heights, x_first, y_first, cell_size, use_plane, x[0], x[1]
+        heights, structures, x_first, y_first, cell_size, use_plane, x[0], x[1]
     )
     clearance = x[2] - height
     for k in range(1, substeps + 1):
         for j in range(STATE_SIZE):
             prev_x[j] = x[j]
-        velocity_control(
+        _rotor_commands(
             x,
-            setpoints[i],
+            commands[i],
+            mode,
             controller_state[i],
             p,
             gains_array[i],
@@ -172,15 +344,40 @@ def _advance_agent(
             work,
             rotor_cmd,
         )
+        if has_battery:
+            _apply_battery_limit(rotor_cmd, p, voltage[i])
         rk4_step(x, rotor_cmd, p, wind_w[i], dt, scratch, rot)
+        if has_battery:
+            drawn, voltage[i] = _drain_battery(
+                prev_x, rotor_cmd, p, dt, energy_used[i], work
+            )
+            energy_used[i] += drawn
         code, clearance, speed = _resolve_terrain_contact(
-            x, prev_x, clearance, p, heights, x_first, y_first, cell_size, use_plane
+            x,
+            prev_x,
+            clearance,
+            p,
+            heights,
+            structures,
+            x_first,
+            y_first,
+            cell_size,
+            use_plane,
+            landed[i],
+            allow_landing,
         )
         _write_pose(pose_history, i, k, t0 + k * dt, x)
         if code == CONTACT_OFF_MAP:
             out_of_map[i] = True
+            landed[i] = False
+        elif code == CONTACT_NONE:
+            landed[i] = False
+        elif code == CONTACT_LANDED:
+            landed[i] = True
+            contact_speed[i] = speed
         elif code == CONTACT_CRASH:
             crashed[i] = True
+            landed[i] = False
             contact_speed[i] = speed
             for rest in range(k + 1, substeps + 1):
                 _write_pose(pose_history, i, rest, t0 + rest * dt, x)
@@ -190,7 +387,8 @@ def _advance_agent(
 @njit(cache=True, parallel=True)
 def _advance_parallel(
     state,
-    setpoints,
+    commands,
+    mode,
     controller_state,
     params_array,
     gains_array,
@@ -199,20 +397,26 @@ def _advance_parallel(
     substeps,
     t0,
     heights,
+    structures,
     x_first,
     y_first,
     cell_size,
     use_plane,
+    allow_landing,
     crashed,
     contact_speed,
     out_of_map,
+    landed,
+    energy_used,
+    voltage,
     pose_history,
 ):
     for i in prange(state.shape[0]):
         _advance_agent(
             i,
             state,
-            setpoints,
+            commands,
+            mode,
             controller_state,
             params_array,
             gains_array,
@@ -221,13 +425,18 @@ def _advance_parallel(
             substeps,
             t0,
             heights,
+            structures,
             x_first,
             y_first,
             cell_size,
             use_plane,
+            allow_landing,
             crashed,
             contact_speed,
             out_of_map,
+            landed,
+            energy_used,
+            voltage,
             pose_history,
         )
 
@@ -235,7 +444,8 @@ def _advance_parallel(
 @njit(cache=True)
 def _advance_serial(
     state,
-    setpoints,
+    commands,
+    mode,
     controller_state,
     params_array,
     gains_array,
@@ -244,20 +454,26 @@ def _advance_serial(
     substeps,
     t0,
     heights,
+    structures,
     x_first,
     y_first,
     cell_size,
     use_plane,
+    allow_landing,
     crashed,
     contact_speed,
     out_of_map,
+    landed,
+    energy_used,
+    voltage,
     pose_history,
 ):
     for i in range(state.shape[0]):
         _advance_agent(
             i,
             state,
-            setpoints,
+            commands,
+            mode,
             controller_state,
             params_array,
             gains_array,
@@ -266,13 +482,18 @@ def _advance_serial(
             substeps,
             t0,
             heights,
+            structures,
             x_first,
             y_first,
             cell_size,
             use_plane,
+            allow_landing,
             crashed,
             contact_speed,
             out_of_map,
+            landed,
+            energy_used,
+            voltage,
             pose_history,
         )
 
@@ -285,11 +506,26 @@ def _check_rate(name: str, value: float) -> float:
 
 
 class DroneSim:
-    """Batched quadrotors under velocity-setpoint control over a terrain.
+    """Batched quadrotors over a terrain, commanded in one of three modes.
+
+    ``control_mode`` sets what one row of ``step``'s commands means:
+
+    - ``"velocity"``: ``(vx, vy, vz, yaw_rate)``, world frame (ENU), m/s and
+      rad/s, tracked by the cascaded controller of
+      ``twin_gym.dynamics.controller``.
+    - ``"rotor_speed"``: the four rotor speed commands in rad/s, rotor order
+      of the frame, clamped to the rotor limits.
+    - ``"thrust_rates"``: collective thrust along body z in N and body rates
+      ``(p, q, r)`` about body x, y, z (FLU) in rad/s, tracked by the P rate
+      loop with the gains' ``rate_p_xy`` and ``rate_p_z``.
 
     Attributes:
-        params: Quadrotor parameters shared by all agents.
-        gains: Velocity controller gains.
+        params: Quadrotor parameters shared by all agents at reset.
+        gains: Velocity controller gains (the rate gains serve the
+            ``"thrust_rates"`` mode too).
+        control_mode: One of ``CONTROL_MODES``.
+        allow_landing: Whether a gentle touchdown is a landing. If False every
+            contact is a crash.
         num_agents: Number of agents.
         physics_hz: Physics (and controller) rate in Hz.
         parallel: Whether ``step`` spreads agents over numba's threads.
@@ -302,7 +538,14 @@ class DroneSim:
             float64, 0 unless the caller writes it.
         crashed: Whether each agent touched the terrain since its last reset,
             shape (num_agents,), bool.
-        contact_speed: Speed in m/s at that first contact, shape (num_agents,).
+        contact_speed: Speed in m/s at the last touchdown or crash, shape
+            (num_agents,).
+        landed: Whether each agent rests on the surface after a landing,
+            shape (num_agents,), bool.
+        energy_used_j: Energy drawn from each battery since its reset, J,
+            shape (num_agents,); stays 0 without a battery model.
+        battery_voltage: Terminal voltage of each battery after the last
+            physics step, V, shape (num_agents,); 0 without a battery model.
         pose_history: Poses of the last step, shape (num_agents, substeps + 1,
             8), float64, rows ``[t, pos_w (3), quat_wb (4)]`` at the start of
             the step and after each physics step.
@@ -318,6 +561,8 @@ class DroneSim:
         terrain: object | None = None,
         gains: VelocityControllerGains | None = None,
         parallel: bool | None = None,
+        control_mode: Literal["velocity", "rotor_speed", "thrust_rates"] = ("velocity"),
+        allow_landing: bool = True,
     ) -> None:
         """Create the simulation with every agent hovering at the origin.
 
@@ -329,11 +574,15 @@ class DroneSim:
                 a whole number.
             terrain: Object with ``heights`` (2D, m), ``x_first``, ``y_first``
                 and ``cell_size`` (m) as read by
-                ``twin_gym.raycast._surface.surface_height``, or None for an
-                unbounded ground plane at z = 0.
+                ``twin_gym.raycast._surface.surface_height``, and optionally
+                ``structure_heights`` (same shape, m above ``heights``), or
+                None for an unbounded ground plane at z = 0.
             gains: Velocity controller gains, or None for the defaults.
             parallel: Whether ``step`` spreads agents over numba's threads.
                 None picks threads from ``PARALLEL_MIN_AGENTS`` agents on.
+            control_mode: Meaning of the commands, see the class docstring.
+            allow_landing: Whether a touchdown within the preset's touchdown
+                speed and tilt is a landing rather than a crash.
 
         Raises:
             InputError: On an invalid argument. The message names it.
@@ -346,6 +595,10 @@ class DroneSim:
             raise InputError(f"num_agents must be an int, got {num_agents!r}")
         if num_agents < 1:
             raise InputError(f"num_agents must be >= 1, got {num_agents}")
+        if control_mode not in CONTROL_MODES:
+            raise InputError(
+                f"control_mode must be one of {CONTROL_MODES}, got {control_mode!r}"
+            )
         physics_hz = _check_rate("physics_hz", physics_hz)
         control_hz = _check_rate("control_hz", control_hz)
         ratio = physics_hz / control_hz
@@ -359,6 +612,9 @@ class DroneSim:
 
         self.params = params
         self.gains = gains if gains is not None else VelocityControllerGains()
+        self.control_mode = control_mode
+        self._mode = CONTROL_MODES.index(control_mode)
+        self.allow_landing = bool(allow_landing)
         self.num_agents = int(num_agents)
         self.physics_hz = physics_hz
         self.control_hz = control_hz
@@ -376,6 +632,9 @@ class DroneSim:
         self._controller_state = np.zeros((self.num_agents, CONTROLLER_STATE_SIZE))
         self.crashed = np.zeros(self.num_agents, dtype=np.bool_)
         self.contact_speed = np.zeros(self.num_agents)
+        self.landed = np.zeros(self.num_agents, dtype=np.bool_)
+        self.energy_used_j = np.zeros(self.num_agents)
+        self.battery_voltage = np.zeros(self.num_agents)
         self._out_of_map = np.zeros(self.num_agents, dtype=np.bool_)
         self.pose_history = np.zeros((self.num_agents, substeps + 1, POSE_SIZE))
         self._step_count = 0
@@ -385,6 +644,7 @@ class DroneSim:
         if terrain is None:
             self._use_plane = True
             self._heights = np.zeros((2, 2), dtype=np.float32)
+            self._structures = np.zeros((2, 2), dtype=np.float32)
             self._x_first = 0.0
             self._y_first = 0.0
             self._cell_size = 1.0
@@ -411,8 +671,19 @@ class DroneSim:
         if not (math.isfinite(cell_size) and cell_size > 0.0):
             raise InputError(f"terrain.cell_size must be > 0 m, got {cell_size!r}")
 
+        structures = getattr(terrain, "structure_heights", None)
+        if structures is None:
+            structures = np.zeros(heights.shape, dtype=np.float32)
+        structures = np.ascontiguousarray(structures, dtype=np.float32)
+        if structures.shape != heights.shape:
+            raise InputError(
+                f"terrain.structure_heights must have the shape of heights "
+                f"{heights.shape}, got {structures.shape}"
+            )
+
         self._use_plane = False
         self._heights = heights
+        self._structures = structures
         self._x_first = float(terrain.x_first)
         self._y_first = float(terrain.y_first)
         self._cell_size = cell_size
@@ -430,9 +701,10 @@ class DroneSim:
     ) -> None:
         """Place agents at rest, level, with rotors at hover speed.
 
-        Resetting clears the crash flags, the contact speeds and the controller
-        state (integral and velocity reference) of those agents. ``time_s``
-        restarts only when every agent is reset.
+        Resetting clears the crash and landing flags, the contact speeds, the
+        controller state (integral and velocity reference) and the energy used
+        of those agents, recharges their batteries and puts back a dropped
+        payload. ``time_s`` restarts only when every agent is reset.
 
         Args:
             pos_w: Positions in the world frame in m, shape (n, 3), where n is
@@ -458,9 +730,14 @@ class DroneSim:
         if not np.all(np.isfinite(pos_w)):
             raise InputError("pos_w must be finite")
         self.state[ids] = hover_state(self.params, pos_w, yaw)
+        self._params_array[ids] = self.params.to_array()
         self._controller_state[ids] = 0.0
         self.crashed[ids] = False
+        self.landed[ids] = False
         self.contact_speed[ids] = 0.0
+        self.energy_used_j[ids] = 0.0
+        battery = self.params.battery
+        self.battery_voltage[ids] = 0.0 if battery is None else battery.voltage_full
         self._out_of_map[ids] = False
         if ids.size == self.num_agents:
             self._step_count = 0
@@ -471,25 +748,46 @@ class DroneSim:
             self.pose_history[ids, k, 1:4] = self.state[ids, 0:3]
             self.pose_history[ids, k, 4:8] = self.state[ids, 6:10]
 
-    def step(self, velocity_setpoints: np.ndarray) -> StepResult:
+    def drop_payload(self, agent_ids: np.ndarray | None = None) -> None:
+        """Release the payload of the given agents, changing mass and inertia.
+
+        The state (position, velocity, attitude, rates) is unchanged at the
+        release, so a hovering agent accelerates upward until its controller
+        reduces the thrust. ``reset`` puts the payload back.
+
+        Args:
+            agent_ids: Indices of the agents, shape (n,), or None for all.
+        """
+        ids = self._agent_ids(agent_ids)
+        self._params_array[ids] = self.params.without_payload().to_array()
+
+    def _agent_ids(self, agent_ids: np.ndarray | None) -> np.ndarray:
+        if agent_ids is None:
+            return np.arange(self.num_agents)
+        ids = np.asarray(agent_ids, dtype=np.int64).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.num_agents):
+            raise InputError(f"agent_ids must lie in [0, {self.num_agents}), got {ids}")
+        return ids
+
+    def step(self, commands: np.ndarray) -> StepResult:
         """Advance all agents by one control period.
 
         Args:
-            velocity_setpoints: ``(vx, vy, vz, yaw_rate)`` per agent, world
-                frame, m/s and rad/s, shape (num_agents, 4). Non-finite entries
-                are rejected.
+            commands: One row per agent, shape (num_agents, 4), laid out as
+                ``control_mode`` sets (see the class docstring). Non-finite
+                entries are rejected.
 
         Returns:
-            Copies of the crash flags, contact speeds and out-of-map flags.
+            Copies of the crash flags, contact speeds, out-of-map flags,
+            landing flags and energy used.
         """
-        setpoints = np.ascontiguousarray(velocity_setpoints, dtype=np.float64)
-        if setpoints.shape != (self.num_agents, 4):
+        commands = np.ascontiguousarray(commands, dtype=np.float64)
+        if commands.shape != (self.num_agents, 4):
             raise InputError(
-                f"velocity_setpoints must have shape ({self.num_agents}, 4), got "
-                f"{setpoints.shape}"
+                f"commands must have shape ({self.num_agents}, 4), got {commands.shape}"
             )
-        if not np.all(np.isfinite(setpoints)):
-            raise InputError("velocity_setpoints must be finite")
+        if not np.all(np.isfinite(commands)):
+            raise InputError("commands must be finite")
         wind_w = np.ascontiguousarray(self.wind_w, dtype=np.float64)
         if wind_w.shape != (self.num_agents, 3):
             raise InputError(
@@ -498,7 +796,8 @@ class DroneSim:
         kernel = _advance_parallel if self.parallel else _advance_serial
         kernel(
             self.state,
-            setpoints,
+            commands,
+            self._mode,
             self._controller_state,
             self._params_array,
             self._gains_array,
@@ -507,13 +806,18 @@ class DroneSim:
             self.substeps,
             self.time_s,
             self._heights,
+            self._structures,
             self._x_first,
             self._y_first,
             self._cell_size,
             self._use_plane,
+            self.allow_landing,
             self.crashed,
             self.contact_speed,
             self._out_of_map,
+            self.landed,
+            self.energy_used_j,
+            self.battery_voltage,
             self.pose_history,
         )
         self._step_count += 1
@@ -521,4 +825,6 @@ class DroneSim:
             crashed=self.crashed.copy(),
             contact_speed=self.contact_speed.copy(),
             out_of_map=self._out_of_map.copy(),
+            landed=self.landed.copy(),
+            energy_used_j=self.energy_used_j.copy(),
         )

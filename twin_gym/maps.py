@@ -1,7 +1,8 @@
-"""Map definitions: a DEM source and build options, read from TOML."""
+"""Map definitions: a DEM source, vector layers and build options, from TOML."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 import tomllib
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Any
 
 from twin_gym.errors import InputError
 from twin_gym.terrain.build import BuildOptions, build_twin
+from twin_gym.terrain.layers import LayerSpec, layer_spec_from_dict
 from twin_gym.terrain.sources import MATPLOTLIB_PREFIX
 from twin_gym.terrain.twin import TerrainTwin
 
@@ -66,7 +68,8 @@ def load_map(name_or_path: str | Path = DEFAULT_MAP) -> MapDefinition:
                 "or give the path of a map TOML file"
             )
         content = resource.read_bytes()
-        base = None
+        # Layer paths of a bundled map are relative to the installed folder.
+        base = Path(str(resource)).parent if isinstance(resource, Path) else None
         label = f"bundled map {text}"
     try:
         document = tomllib.loads(content.decode())
@@ -76,7 +79,7 @@ def load_map(name_or_path: str | Path = DEFAULT_MAP) -> MapDefinition:
 
 
 def _parse(document: dict, base: Path | None, label: str) -> MapDefinition:
-    unknown = set(document) - {"name", "description", "dem", "build"}
+    unknown = set(document) - {"name", "description", "dem", "build", "layers"}
     if unknown:
         raise InputError(f"{label}: unknown keys {sorted(unknown)}")
     dem = document.get("dem")
@@ -89,7 +92,7 @@ def _parse(document: dict, base: Path | None, label: str) -> MapDefinition:
         if key not in ("src_crs", "vertical_datum"):
             raise InputError(f"{label}: unknown key dem.{key}")
         options[key] = value
-    build_keys = sorted(_BUILD_KEYS - {"src_crs", "vertical_datum"})
+    build_keys = sorted(_BUILD_KEYS - {"src_crs", "vertical_datum", "layers"})
     for key, value in document.get("build", {}).items():
         if key not in build_keys:
             raise InputError(
@@ -97,10 +100,27 @@ def _parse(document: dict, base: Path | None, label: str) -> MapDefinition:
             )
         options[key] = tuple(value) if key == "aoi" else value
 
+    layers = document.get("layers", [])
+    if not isinstance(layers, list) or not all(isinstance(t, dict) for t in layers):
+        raise InputError(f"{label}: layers must be [[layers]] tables")
+    if layers:
+        options["layers"] = tuple(_parse_layer(table, base, label) for table in layers)
+
     source = str(dem["source"])
-    if not source.startswith(MATPLOTLIB_PREFIX) and base is not None:
-        source_path = Path(source).expanduser()
-        if not source_path.is_absolute():
-            source = str(base / source_path)
+    if not source.startswith(MATPLOTLIB_PREFIX):
+        source = _resolve(source, base)
     name = str(document.get("name", Path(label).stem))
     return MapDefinition(name, source, options, str(document.get("description", "")))
+
+
+def _resolve(path: str, base: Path | None) -> str:
+    """Return ``path`` resolved against the TOML's folder when it is relative."""
+    expanded = Path(path).expanduser()
+    if base is None or expanded.is_absolute():
+        return str(expanded)
+    return str(base / expanded)
+
+
+def _parse_layer(table: dict, base: Path | None, label: str) -> LayerSpec:
+    spec = layer_spec_from_dict(table, label)
+    return dataclasses.replace(spec, source=_resolve(spec.source, base))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from twin_gym.errors import InputError
 from twin_gym.maps import MapDefinition, load_map
+from twin_gym.terrain.layers import LAYER_KINDS, LayerSpec
 
 DEM_SUFFIXES = (".toml",)
 
@@ -42,6 +44,19 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
         help="fill source holes up to this many source pixels wide (default 10)",
     )
     group.add_argument(
+        "--layer",
+        nargs=2,
+        action="append",
+        metavar=("KIND", "PATH"),
+        help="add a vector layer: KIND is buildings, roads, water or vegetation, "
+        "PATH a GeoJSON, GeoPackage, Shapefile or OSM file (repeatable)",
+    )
+    group.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first invalid feature instead of skipping it",
+    )
+    group.add_argument(
         "--no-cache", action="store_true", help="build afresh and do not cache"
     )
 
@@ -72,6 +87,17 @@ def resolve_map(target: str, args: argparse.Namespace) -> MapDefinition:
     }
     options = dict(definition.options)
     options.update({k: v for k, v in overrides.items() if v is not None})
+    layers = list(options.get("layers", ()))
+    for kind, layer_path in args.layer or []:
+        if kind not in LAYER_KINDS:
+            raise InputError(
+                f"--layer kind {kind!r} is unknown; use one of {', '.join(LAYER_KINDS)}"
+            )
+        layers.append(LayerSpec(kind=kind, source=layer_path))
+    if args.strict:
+        layers = [dataclasses.replace(layer, on_invalid="fail") for layer in layers]
+    if layers:
+        options["layers"] = tuple(layers)
     return MapDefinition(
         definition.name, definition.source, options, definition.description
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from twin_gym.cli._options import add_build_options, resolve_map
@@ -23,6 +24,12 @@ def add_parser(commands) -> None:
     parser.add_argument(
         "-o", "--output", type=Path, help="also write the twin to this .npz file"
     )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        help="write the layer report (every skipped feature and the height "
+        "rule of every building) to this JSON file",
+    )
     add_build_options(parser)
     parser.set_defaults(run=run)
 
@@ -34,4 +41,35 @@ def run(args: argparse.Namespace) -> None:
     if args.output is not None:
         write_atomic(args.output, twin.save)
         print(f"wrote {args.output}")
+    layer_reports = twin.metadata.get("layers", [])
+    if args.report is not None:
+        document = json.dumps(layer_reports, indent=1).encode()
+        write_atomic(args.report, lambda path: Path(path).write_bytes(document))
+        print(f"wrote {args.report}")
     print_summary(definition.name, twin)
+    print_layer_reports(layer_reports)
+
+
+def print_layer_reports(reports: list[dict], max_skipped: int = 10) -> None:
+    """Print each layer's counts, height range and first skipped features."""
+    for report in reports:
+        line = (
+            f"layer {report['kind']}: {Path(report['source']).name}: "
+            f"{report['features']} features, {report['placed']} placed, "
+            f"{len(report['skipped'])} not placed, {report['cells']} cells"
+        )
+        if report.get("height_range_m"):
+            low, high = report["height_range_m"]
+            rules = ", ".join(f"{n} by {r}" for r, n in sorted(report["rules"].items()))
+            line += f", heights {low:.2f} to {high:.2f} m ({rules})"
+        print(line)
+        problems = [("not placed", item) for item in report["skipped"]] + [
+            ("warning", item) for item in report["warnings"]
+        ]
+        for label, (fid, reason) in problems[:max_skipped]:
+            print(f"  {label}: {fid}: {reason}")
+        if len(problems) > max_skipped:
+            print(
+                f"  ... {len(problems) - max_skipped} more; --report FILE "
+                "writes them all"
+            )

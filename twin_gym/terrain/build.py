@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import zipfile
@@ -22,6 +23,8 @@ from scipy import ndimage
 
 from twin_gym.errors import InputError
 from twin_gym.terrain import cache
+from twin_gym.terrain.burn import Grids, apply_layers
+from twin_gym.terrain.layers import LayerSpec
 from twin_gym.terrain.sources import OpenedDem, open_dem
 from twin_gym.terrain.twin import TerrainTwin, ground_classes
 from twin_gym.terrain.working_crs import choose_working_crs
@@ -62,6 +65,9 @@ class BuildOptions:
     vertical_datum: str | None = None
     """Name of the heights' vertical datum when the source does not state
     it. Heights are never transformed between vertical datums."""
+    layers: tuple[LayerSpec, ...] = ()
+    """Vector layers of buildings, roads, water and vegetation to place on
+    the terrain, burned in the order vegetation, water, roads, buildings."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.cell_size) and self.cell_size > 0):
@@ -77,6 +83,8 @@ class BuildOptions:
             raise InputError(
                 f"fill_max_pixels must be >= 0, got {self.fill_max_pixels}"
             )
+        if not all(isinstance(layer, LayerSpec) for layer in self.layers):
+            raise InputError("layers must be LayerSpec values")
         if self.aoi is not None:
             if len(self.aoi) != 4 or not all(math.isfinite(v) for v in self.aoi):
                 raise InputError(
@@ -91,8 +99,12 @@ class BuildOptions:
                 )
 
     def cache_params(self) -> dict:
-        """Return the options as a JSON-ready dict for the cache key."""
-        return dataclasses.asdict(self)
+        """Return the options as a JSON-ready dict for the cache key.
+
+        Tuples become lists, as they do when a twin's metadata is saved and
+        loaded, so a loaded twin's options equal a fresh build's.
+        """
+        return json.loads(json.dumps(dataclasses.asdict(self)))
 
 
 def build_twin(
@@ -118,7 +130,13 @@ def build_twin(
         raise InputError(f"invalid build option: {error}") from None
 
     with open_dem(source) as opened:
-        key = cache.cache_key(opened.identity, build_options.cache_params())
+        params = build_options.cache_params()
+        if build_options.layers:
+            # Layer files are sources too: editing one must rebuild the twin.
+            params["layer_files"] = [
+                _layer_identity(layer) for layer in build_options.layers
+            ]
+        key = cache.cache_key(opened.identity, params)
         cache_path = cache.cache_dir() / f"{key}.npz"
         if use_cache and cache_path.exists():
             try:
@@ -147,6 +165,13 @@ def build_twin(
         else:
             logger.info("cached twin at %s", cache_path)
     return twin
+
+
+def _layer_identity(layer: LayerSpec) -> dict:
+    path = Path(layer.source).expanduser()
+    if not path.is_file():
+        raise InputError(f"{layer.kind} layer not found: {path}; check the path")
+    return cache.source_identity(path)
 
 
 def _build(opened: OpenedDem, options: BuildOptions) -> TerrainTwin:
@@ -212,11 +237,22 @@ def _build(opened: OpenedDem, options: BuildOptions) -> TerrainTwin:
         )
     _fill_invalid_with_nearest(heights, valid)
 
+    grids = Grids(
+        heights=heights,
+        valid=valid,
+        classes=ground_classes(valid),
+        structure_heights=np.zeros(dst_shape, dtype=np.float32),
+        transform=dst_transform,
+        crs=working,
+    )
+    reports = apply_layers(grids, options.layers)
+
     factors = Proj(working).get_factors(*anchor)
     twin = TerrainTwin(
         heights=heights,
         valid=valid,
-        classes=ground_classes(valid),
+        classes=grids.classes,
+        structure_heights=grids.structure_heights,
         transform=dst_transform,
         crs_wkt=working.to_wkt(),
         origin_xy=origin_xy,
@@ -231,6 +267,7 @@ def _build(opened: OpenedDem, options: BuildOptions) -> TerrainTwin:
             "source_nodata": None if dataset.nodata is None else float(dataset.nodata),
             "filled_source_pixels": int(filled),
             "options": options.cache_params(),
+            "layers": [report.to_dict() for report in reports],
         },
     )
     logger.info(

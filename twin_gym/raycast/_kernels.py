@@ -1,16 +1,20 @@
-"""Numba kernels that intersect rays with the triangulated terrain surface.
+"""Numba kernels that walk a ray over the terrain and its structure columns.
 
-The surface model is described in ``_surface.py`` and ``docs/surface.md``.
-Rays are walked in grid coordinates ``u = (x - x_first) / cell_size`` (column
-index) and ``v = (y_first - y) / cell_size`` (row index), so quad ``(r, c)``
-covers ``u`` in ``[c, c + 1]`` and ``v`` in ``[r, r + 1]``. The ray parameter
-``t`` is the distance along the unit direction in metres throughout.
+The surface model is described in ``docs/surface.md``. Rays are walked in
+grid coordinates ``u = (x - x_first) / cell_size`` (column index) and
+``v = (y_first - y) / cell_size`` (row index), so quad ``(r, c)`` covers
+``u`` in ``[c, c + 1]`` and ``v`` in ``[r, r + 1]``, and the footprint of
+cell ``(r, c)`` covers ``u`` in ``[c - 0.5, c + 0.5]`` and ``v`` in
+``[r - 0.5, r + 0.5]``, clipped to the hull. The ray parameter ``t`` is the
+distance along the unit direction in metres throughout.
 
-The terrain is treated as a solid below the surface. A ray hits at the
-smallest ``t`` in ``[0, max_range]`` whose point lies inside the vertical
-prism over the hull of the cell centres and on or below the surface. That
-covers an origin below the surface (range 0) and a ray that enters the hull
-from outside below the edge height (hit at the entry point).
+The solid is the union of the terrain (everything on or below the
+triangulated surface) and the structure columns (everything on or below a
+column's flat top over its footprint), both only over the hull of the cell
+centres. A ray hits at the smallest ``t`` in ``[0, max_range]`` whose point
+lies in the solid. That covers an origin below the surface or inside a column
+(range 0) and a ray that enters the hull from outside below the edge height
+(hit at the entry point).
 
 Every function here takes plain scalars and arrays so the simulation core can
 call them from its own numba code.
@@ -19,9 +23,7 @@ call them from its own numba code.
 import math
 
 import numpy as np
-from numba import njit, prange
-
-from twin_gym.raycast._surface import quad_height
+from numba import njit
 
 MISS_CLASS = 255
 """Value of ``surface_class`` for a ray that hit nothing."""
@@ -34,6 +36,27 @@ TRIANGLE_UPPER = 0
 
 TRIANGLE_LOWER = 1
 """Triangle ``(r, c), (r + 1, c), (r + 1, c + 1)`` of a quad, where ``fv > fu``."""
+
+COLUMN_TOP = 2
+"""Flat top of a structure column; normal +z."""
+
+WALL_EAST = 3
+"""East wall of a column (``u`` high side); normal +x."""
+
+WALL_WEST = 4
+"""West wall of a column (``u`` low side); normal -x."""
+
+WALL_NORTH = 5
+"""North wall of a column (``v`` low side); normal +y."""
+
+WALL_SOUTH = 6
+"""South wall of a column (``v`` high side); normal -y."""
+
+PYRAMID_LEVELS = 4
+"""Levels of the max-height pyramid, level 0 being one quad."""
+
+PYRAMID_SHIFT = 2
+"""Each pyramid level merges ``2**PYRAMID_SHIFT`` blocks per axis (4 x 4)."""
 
 
 @njit(cache=True)
@@ -181,14 +204,168 @@ def _intersect_quad(heights, r, c, u0, v0, du, dv, oz, dz, ta, tb):
 
 
 @njit(cache=True)
-def cast_ray_full(
-    heights, x_first, y_first, cell_size, ox, oy, oz, dx, dy, dz, max_range
+def _intersect_column(
+    heights, structure_heights, rr, cc, u0, v0, du, dv, oz, dz, ta, tb
 ):
-    """Cast one ray and return the hit range and the quad and triangle it hit.
+    """Return the first ``t`` in ``[ta, tb]`` inside the column of cell ``(rr, cc)``.
+
+    The column is the box over the cell's footprint, clipped to the hull,
+    from ``-inf`` up to ``heights + structure_heights`` (in float64). Cells
+    with a structure height of 0 have no column.
+
+    Returns:
+        ``(t, part)``: the hit parameter in metres and the face that the ray
+        enters through (``COLUMN_TOP`` or a ``WALL_*`` code), or
+        ``(inf, -1)``. A ray whose origin lies strictly inside the column
+        reports ``COLUMN_TOP``.
+    """
+    height = np.float64(structure_heights[rr, cc])
+    if not (height > 0.0):
+        return math.inf, -1
+    rows, cols = heights.shape
+    top = np.float64(heights[rr, cc]) + height
+    t_enter = -math.inf
+    t_exit = math.inf
+    part = COLUMN_TOP
+
+    u_low = max(cc - 0.5, 0.0)
+    u_high = min(cc + 0.5, cols - 1.0)
+    if du == 0.0:
+        if not (u_low <= u0 <= u_high):
+            return math.inf, -1
+    else:
+        t_low = (u_low - u0) / du
+        t_high = (u_high - u0) / du
+        if du > 0.0:
+            enter, leave, face = t_low, t_high, WALL_WEST
+        else:
+            enter, leave, face = t_high, t_low, WALL_EAST
+        if enter > t_enter:
+            t_enter = enter
+            part = face
+        t_exit = min(t_exit, leave)
+
+    # v grows southward, so a ray moving south enters through the north wall.
+    v_low = max(rr - 0.5, 0.0)
+    v_high = min(rr + 0.5, rows - 1.0)
+    if dv == 0.0:
+        if not (v_low <= v0 <= v_high):
+            return math.inf, -1
+    else:
+        t_low = (v_low - v0) / dv
+        t_high = (v_high - v0) / dv
+        if dv > 0.0:
+            enter, leave, face = t_low, t_high, WALL_NORTH
+        else:
+            enter, leave, face = t_high, t_low, WALL_SOUTH
+        if enter > t_enter:
+            t_enter = enter
+            part = face
+        t_exit = min(t_exit, leave)
+
+    if dz == 0.0:
+        if oz > top:
+            return math.inf, -1
+    elif dz > 0.0:
+        t_exit = min(t_exit, (top - oz) / dz)
+    else:
+        enter = (top - oz) / dz
+        if enter > t_enter:
+            t_enter = enter
+            part = COLUMN_TOP
+
+    if t_enter < 0.0:
+        part = COLUMN_TOP
+    t = max(t_enter, ta)
+    if t > min(t_exit, tb):
+        return math.inf, -1
+    return t, part
+
+
+@njit(cache=True)
+def _intersect_quad_columns(
+    heights, structure_heights, r, c, u0, v0, du, dv, oz, dz, ta, tb
+):
+    """Return the first column hit in ``[ta, tb]`` among the cells of quad ``(r, c)``.
+
+    The footprints that overlap a quad are those of its four corner cells.
+
+    Returns:
+        ``(t, part, row, col)`` of the cell hit, or ``(inf, -1, -1, -1)``.
+    """
+    t_best = math.inf
+    part_best = -1
+    row_best = -1
+    col_best = -1
+    for rr in range(r, r + 2):
+        for cc in range(c, c + 2):
+            t, part = _intersect_column(
+                heights, structure_heights, rr, cc, u0, v0, du, dv, oz, dz, ta, tb
+            )
+            if t < t_best:
+                t_best = t
+                part_best = part
+                row_best = rr
+                col_best = cc
+    return t_best, part_best, row_best, col_best
+
+
+@njit(cache=True)
+def _lowest_ray_height(oz, dz, ta, tb):
+    """Return the minimum of ``oz + t * dz`` over ``[ta, tb]``; ``tb`` may be inf."""
+    if dz >= 0.0:
+        return oz + ta * dz
+    return oz + tb * dz
+
+
+@njit(cache=True)
+def _line_crossing(p0, dp, index, size):
+    """Return ``t`` where a ray leaves block ``index`` of ``size`` quads on one axis.
+
+    The boundary parameter comes straight from the integer grid line, so the
+    quad walk and the block skips compute bitwise identical crossings.
+    """
+    if dp > 0.0:
+        return ((index + 1) * size - p0) / dp
+    if dp < 0.0:
+        return (index * size - p0) / dp
+    return math.inf
+
+
+@njit(cache=True)
+def walk_ray(
+    heights,
+    structure_heights,
+    has_structures,
+    pyramid,
+    use_pyramid,
+    x_first,
+    y_first,
+    cell_size,
+    ox,
+    oy,
+    oz,
+    dx,
+    dy,
+    dz,
+    max_range,
+):
+    """Cast one ray against the terrain and its columns and return the first hit.
 
     Args:
         heights: Cell-centre heights in metres, shape (rows, cols), float32 or
             float64, rows >= 2 and cols >= 2.
+        structure_heights: Column heights above the cell-centre height in
+            metres, shape (rows, cols), >= 0; 0 means no column. Read only
+            when ``has_structures`` is true.
+        has_structures: Whether any column exists.
+        pyramid: Tuple of ``PYRAMID_LEVELS`` float32 grids of maximum solid
+            heights in metres, level 0 with one value per quad, shape
+            (rows - 1, cols - 1), and level ``k`` with one value per block of
+            ``4**k`` x ``4**k`` quads. Built by ``pyramid.build_pyramid``.
+            Read only when ``use_pyramid`` is true.
+        use_pyramid: Whether to skip quads and blocks that the ray passes
+            over. The result is the same either way.
         x_first: Local x of the centre of column 0, in metres.
         y_first: Local y of the centre of row 0, in metres.
         cell_size: Cell edge length in metres, > 0.
@@ -201,18 +378,20 @@ def cast_ray_full(
         max_range: Maximum range in metres, >= 0; may be ``inf``.
 
     Returns:
-        ``(range_m, r, c, triangle)``: the distance from the origin to the hit
-        in metres (``inf`` on a miss), the quad's row and column and the
-        triangle (``TRIANGLE_UPPER`` or ``TRIANGLE_LOWER``), or ``-1`` for all
-        three on a miss. A zero or non-finite direction and a non-finite
-        origin are misses.
+        ``(range_m, part, row, col, steps)``: the distance to the hit in
+        metres (``inf`` on a miss); ``TRIANGLE_UPPER`` or ``TRIANGLE_LOWER``
+        with the quad's row and column for a terrain hit, or ``COLUMN_TOP``
+        or a ``WALL_*`` code with the cell's row and column for a column hit
+        (``-1`` for all three on a miss); and the number of walk steps, each
+        a quad tested exactly or a block skipped. A zero or non-finite
+        direction and a non-finite origin are misses.
     """
     rows, cols = heights.shape
     dx, dy, dz = normalize_direction(dx, dy, dz)
     if dx == 0.0 and dy == 0.0 and dz == 0.0:
-        return math.inf, -1, -1, -1
+        return math.inf, -1, -1, -1, 0
     if not (math.isfinite(ox) and math.isfinite(oy) and math.isfinite(oz)):
-        return math.inf, -1, -1, -1
+        return math.inf, -1, -1, -1, 0
 
     u0 = (ox - x_first) / cell_size
     v0 = (y_first - oy) / cell_size
@@ -226,43 +405,88 @@ def cast_ray_full(
     # An entry at t_in == inf means the ray reaches the hull only beyond any
     # representable distance, which happens for a tiny horizontal component.
     if not (t_in <= t_out) or t_in == math.inf:
-        return math.inf, -1, -1, -1
+        return math.inf, -1, -1, -1, 0
 
-    u_in = u0 + t_in * du
-    v_in = v0 + t_in * dv
-    c = _first_quad_index(u_in, du, cols - 1)
-    r = _first_quad_index(v_in, dv, rows - 1)
-
+    c = _first_quad_index(u0 + t_in * du, du, cols - 1)
+    r = _first_quad_index(v0 + t_in * dv, dv, rows - 1)
     step_c = 1 if du > 0.0 else -1
     step_r = 1 if dv > 0.0 else -1
 
-    # Boundary parameters come straight from the integer grid lines, so no
-    # rounding error accumulates over a long walk.
+    steps = 0
+    # The quad of the previous step. A block is tested only when the ray
+    # reaches a block other than the previous quad's, because a block that
+    # could not be skipped from an earlier point rarely can be later.
+    r_prev = -1
+    c_prev = -1
     t_a = t_in
     while True:
-        t_next_c = math.inf
-        if du > 0.0:
-            t_next_c = (c + 1 - u0) / du
-        elif du < 0.0:
-            t_next_c = (c - u0) / du
-        t_next_r = math.inf
-        if dv > 0.0:
-            t_next_r = (r + 1 - v0) / dv
-        elif dv < 0.0:
-            t_next_r = (r - v0) / dv
-        t_b = min(t_next_c, t_next_r, t_out)
-        t_b = max(t_b, t_a)
+        if use_pyramid:
+            skipped = False
+            for level in range(PYRAMID_LEVELS - 1, 0, -1):
+                shift = level * PYRAMID_SHIFT
+                block_r = r >> shift
+                block_c = c >> shift
+                if block_r == (r_prev >> shift) and block_c == (c_prev >> shift):
+                    continue
+                size = 1 << shift
+                t_exit_c = _line_crossing(u0, du, block_c, size)
+                t_exit_r = _line_crossing(v0, dv, block_r, size)
+                t_exit = min(t_exit_c, t_exit_r, t_out)
+                z_low = _lowest_ray_height(oz, dz, t_a, t_exit)
+                if not (z_low > pyramid[level][block_r, block_c]):
+                    continue
+                steps += 1
+                if t_exit >= t_out:
+                    return math.inf, -1, -1, -1, steps
+                r_prev = r
+                c_prev = c
+                if t_exit_c <= t_exit:
+                    c = (block_c + 1) * size if du > 0.0 else block_c * size - 1
+                else:
+                    c = _first_quad_index(u0 + t_exit * du, du, cols - 1)
+                    c = min(max(c, block_c * size), (block_c + 1) * size - 1)
+                if t_exit_r <= t_exit:
+                    r = (block_r + 1) * size if dv > 0.0 else block_r * size - 1
+                else:
+                    r = _first_quad_index(v0 + t_exit * dv, dv, rows - 1)
+                    r = min(max(r, block_r * size), (block_r + 1) * size - 1)
+                t_a = t_exit
+                skipped = True
+                break
+            if skipped:
+                if c < 0 or c > cols - 2 or r < 0 or r > rows - 2:
+                    return math.inf, -1, -1, -1, steps
+                continue
 
-        # NOTE: flat-topped structure columns and a max-height pyramid are not
-        # modelled yet. Both fit here as tests on the span [t_a, t_b] before
-        # or instead of the exact quad intersection.
-        t_hit, triangle = _intersect_quad(
-            heights, r, c, u0, v0, du, dv, oz, dz, t_a, t_b
+        steps += 1
+        t_next_c = _line_crossing(u0, du, c, 1)
+        t_next_r = _line_crossing(v0, dv, r, 1)
+        t_b = max(min(t_next_c, t_next_r, t_out), t_a)
+
+        over_quad = use_pyramid and (
+            _lowest_ray_height(oz, dz, t_a, t_b) > pyramid[0][r, c]
         )
-        if t_hit < math.inf:
-            return t_hit, r, c, triangle
+        if not over_quad:
+            t_hit, part = _intersect_quad(
+                heights, r, c, u0, v0, du, dv, oz, dz, t_a, t_b
+            )
+            hit_r = r
+            hit_c = c
+            if has_structures:
+                t_col, part_col, row_col, col_col = _intersect_quad_columns(
+                    heights, structure_heights, r, c, u0, v0, du, dv, oz, dz, t_a, t_b
+                )
+                if t_col < t_hit:
+                    t_hit = t_col
+                    part = part_col
+                    hit_r = row_col
+                    hit_c = col_col
+            if t_hit < math.inf:
+                return t_hit, part, hit_r, hit_c, steps
         if t_b >= t_out:
             break
+        r_prev = r
+        c_prev = c
         if t_next_c <= t_b:
             c += step_c
         if t_next_r <= t_b:
@@ -270,262 +494,38 @@ def cast_ray_full(
         if c < 0 or c > cols - 2 or r < 0 or r > rows - 2:
             break
         t_a = t_b
-    return math.inf, -1, -1, -1
+    return math.inf, -1, -1, -1, steps
 
 
 @njit(cache=True)
 def cast_ray(heights, x_first, y_first, cell_size, ox, oy, oz, dx, dy, dz, max_range):
-    """Return the range in metres to the first surface hit of one ray, inf on a miss.
+    """Return the range in metres to the first terrain hit of one ray, inf on a miss.
 
     This is the entry point for other numba code, for example the simulation
-    core. It takes the arguments of :func:`cast_ray_full`. Heights are in
-    metres with shape (rows, cols), and the grid origin and cell size are in
-    metres. The origin is in local metres (x east, y north, z up), the
-    direction may have any nonzero length and ``max_range`` is in metres. An
-    origin on or below the surface returns 0. A zero direction or a
-    non-finite origin returns ``inf`` rather than raising.
+    core. It sees the bare terrain only, without columns or moving shapes,
+    and walks quad by quad. Heights are in metres with shape (rows, cols),
+    and the grid origin and cell size are in metres. The origin is in local
+    metres (x east, y north, z up), the direction may have any nonzero length
+    and ``max_range`` is in metres. An origin on or below the surface returns
+    0. A zero direction or a non-finite origin returns ``inf`` rather than
+    raising.
     """
-    t, _, _, _ = cast_ray_full(
-        heights, x_first, y_first, cell_size, ox, oy, oz, dx, dy, dz, max_range
-    )
-    return t
-
-
-@njit(cache=True)
-def triangle_normal(heights, cell_size, r, c, triangle):
-    """Return the unit upward normal ``(nx, ny, nz)`` of one triangle in local axes."""
-    h00 = np.float64(heights[r, c])
-    h01 = np.float64(heights[r, c + 1])
-    h10 = np.float64(heights[r + 1, c])
-    h11 = np.float64(heights[r + 1, c + 1])
-    # Moving one row south is -y, which flips the sign of the row slope.
-    if triangle == TRIANGLE_UPPER:
-        slope_x = (h01 - h00) / cell_size
-        slope_y = -(h11 - h01) / cell_size
-    else:
-        slope_x = (h11 - h10) / cell_size
-        slope_y = -(h10 - h00) / cell_size
-    norm = math.sqrt(slope_x * slope_x + slope_y * slope_y + 1.0)
-    # Subtracting from 0.0 gives +0.0 rather than -0.0 on flat ground.
-    return 0.0 - slope_x / norm, 0.0 - slope_y / norm, 1.0 / norm
-
-
-@njit(cache=True)
-def nearest_cell_class(classes, valid, x_first, y_first, cell_size, x, y):
-    """Return the class of the cell whose footprint contains ``(x, y)``.
-
-    The cell is the one with the nearest centre. A point exactly halfway
-    between two centres goes to the cell with the larger index (east or
-    south). An invalid cell returns ``NO_DATA_CLASS``.
-    """
-    rows, cols = classes.shape
-    col = int(math.floor((x - x_first) / cell_size + 0.5))
-    row = int(math.floor((y_first - y) / cell_size + 0.5))
-    col = min(max(col, 0), cols - 1)
-    row = min(max(row, 0), rows - 1)
-    if not valid[row, col]:
-        return NO_DATA_CLASS
-    return classes[row, col]
-
-
-@njit(cache=True)
-def _cast_into(
-    i,
-    heights,
-    classes,
-    valid,
-    x_first,
-    y_first,
-    cell_size,
-    origins,
-    directions,
-    max_ranges,
-    out_range,
-    out_point,
-    out_normal,
-    out_class,
-):
-    """Cast ray ``i`` and write its result into row ``i`` of the ``out_*`` arrays."""
-    ox = origins[i, 0]
-    oy = origins[i, 1]
-    oz = origins[i, 2]
-    t, r, c, triangle = cast_ray_full(
+    no_pyramid = (heights, heights, heights, heights)
+    t, _, _, _, _ = walk_ray(
         heights,
+        heights,
+        False,
+        no_pyramid,
+        False,
         x_first,
         y_first,
         cell_size,
         ox,
         oy,
         oz,
-        directions[i, 0],
-        directions[i, 1],
-        directions[i, 2],
-        max_ranges[i],
+        dx,
+        dy,
+        dz,
+        max_range,
     )
-    out_range[i] = t
-    if t == math.inf:
-        for k in range(3):
-            out_point[i, k] = math.nan
-            out_normal[i, k] = math.nan
-        out_class[i] = MISS_CLASS
-        return
-    ux, uy, uz = normalize_direction(
-        directions[i, 0], directions[i, 1], directions[i, 2]
-    )
-    px = ox + t * ux
-    py = oy + t * uy
-    out_point[i, 0] = px
-    out_point[i, 1] = py
-    out_point[i, 2] = oz + t * uz
-    nx, ny, nz = triangle_normal(heights, cell_size, r, c, triangle)
-    out_normal[i, 0] = nx
-    out_normal[i, 1] = ny
-    out_normal[i, 2] = nz
-    out_class[i] = nearest_cell_class(
-        classes, valid, x_first, y_first, cell_size, px, py
-    )
-
-
-@njit(cache=True, parallel=True)
-def cast_rays(
-    heights,
-    classes,
-    valid,
-    x_first,
-    y_first,
-    cell_size,
-    origins,
-    directions,
-    max_ranges,
-    out_range,
-    out_point,
-    out_normal,
-    out_class,
-):
-    """Cast many rays in parallel and write the results into the ``out_*`` arrays.
-
-    Args:
-        heights: Cell-centre heights in metres, shape (rows, cols).
-        classes: Cell classes, shape (rows, cols), uint8.
-        valid: Cell validity, shape (rows, cols), bool.
-        x_first: Local x of the centre of column 0, in metres.
-        y_first: Local y of the centre of row 0, in metres.
-        cell_size: Cell edge length in metres.
-        origins: Ray origins in the local world frame, shape (n, 3), float64.
-        directions: Ray directions of nonzero length, shape (n, 3), float64.
-        max_ranges: Maximum range per ray in metres, shape (n,), float64.
-        out_range: Output ranges in metres, shape (n,), float64, inf on a miss.
-        out_point: Output hit points, shape (n, 3), float64, NaN on a miss.
-        out_normal: Output unit normals, shape (n, 3), float64, NaN on a miss.
-        out_class: Output classes, shape (n,), uint8, ``MISS_CLASS`` on a miss.
-    """
-    for i in prange(origins.shape[0]):
-        _cast_into(
-            i,
-            heights,
-            classes,
-            valid,
-            x_first,
-            y_first,
-            cell_size,
-            origins,
-            directions,
-            max_ranges,
-            out_range,
-            out_point,
-            out_normal,
-            out_class,
-        )
-
-
-@njit(cache=True)
-def cast_rays_serial(
-    heights,
-    classes,
-    valid,
-    x_first,
-    y_first,
-    cell_size,
-    origins,
-    directions,
-    max_ranges,
-    out_range,
-    out_point,
-    out_normal,
-    out_class,
-):
-    """Cast rays one after another; the same contract as :func:`cast_rays`.
-
-    Starting numba's thread pool costs more than a few hundred rays take, so
-    small batches run faster here.
-    """
-    for i in range(origins.shape[0]):
-        _cast_into(
-            i,
-            heights,
-            classes,
-            valid,
-            x_first,
-            y_first,
-            cell_size,
-            origins,
-            directions,
-            max_ranges,
-            out_range,
-            out_point,
-            out_normal,
-            out_class,
-        )
-
-
-@njit(cache=True, parallel=True)
-def surface_heights(heights, x_first, y_first, cell_size, x, y, out):
-    """Write the surface height at each ``(x[i], y[i])`` into ``out[i]``.
-
-    ``x``, ``y`` and ``out`` are 1-D float64 arrays of equal length in metres.
-    Points off the map get NaN.
-    """
-    for i in prange(x.shape[0]):
-        out[i] = surface_height_f64(heights, x_first, y_first, cell_size, x[i], y[i])
-
-
-@njit(cache=True)
-def surface_height_f64(heights, x_first, y_first, cell_size, x, y):
-    """Return the surface height at local ``(x, y)`` in metres, NaN off the map.
-
-    It matches ``_surface.surface_height`` but evaluates in float64 for float32
-    heights too. Numba types ``float()`` of a float32 as float32, so corner
-    differences computed from ``float()`` casts would round to float32.
-    """
-    rows, cols = heights.shape
-    u = (x - x_first) / cell_size
-    v = (y_first - y) / cell_size
-    if not (0.0 <= u <= cols - 1) or not (0.0 <= v <= rows - 1):
-        return math.nan
-    c = min(max(int(math.floor(u)), 0), cols - 2)
-    r = min(max(int(math.floor(v)), 0), rows - 2)
-    return quad_height(
-        np.float64(heights[r, c]),
-        np.float64(heights[r, c + 1]),
-        np.float64(heights[r + 1, c]),
-        np.float64(heights[r + 1, c + 1]),
-        u - c,
-        v - r,
-    )
-
-
-__all__ = [
-    "MISS_CLASS",
-    "NO_DATA_CLASS",
-    "TRIANGLE_LOWER",
-    "TRIANGLE_UPPER",
-    "cast_ray",
-    "cast_ray_full",
-    "cast_rays",
-    "cast_rays_serial",
-    "nearest_cell_class",
-    "normalize_direction",
-    "surface_height_f64",
-    "surface_heights",
-    "triangle_normal",
-]
+    return t

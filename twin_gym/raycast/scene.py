@@ -1,10 +1,11 @@
-"""Public ray casting API: a validated terrain scene and batched ray casts.
+"""Public ray casting API: a validated scene and batched ray casts.
 
-The surface is the triangulation of the cell-centre heights described in
-``docs/surface.md``. Coordinates are local metres: x east, y north, z up.
-:class:`RaycastScene` validates its inputs in plain Python and then calls the
-numba kernels in ``_kernels.py``. Numba code that needs one ray at a time can
-call :func:`cast_ray` directly.
+The surface is the triangulation of the cell-centre heights plus flat-topped
+structure columns, described in ``docs/surface.md``, and any
+:class:`~twin_gym.raycast.shapes.MovingShapes`. Coordinates are local metres:
+x east, y north, z up. :class:`RaycastScene` validates its inputs in plain
+Python and then calls the numba kernels in ``_cast.py``. Numba code that needs
+one bare-terrain ray at a time can call :func:`cast_ray` directly.
 """
 
 import math
@@ -13,16 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin_gym.errors import InputError
-from twin_gym.raycast._kernels import (
-    MISS_CLASS,
-    cast_ray,
-    cast_rays,
-    cast_rays_serial,
-    surface_heights,
-)
+from twin_gym.raycast._cast import cast_rays, cast_rays_serial, surface_heights
+from twin_gym.raycast._kernels import MISS_CLASS, cast_ray
+from twin_gym.raycast._pyramid import build_pyramid
+from twin_gym.raycast.shapes import MovingShapes
 from twin_gym.terrain.classes import SurfaceClass
 
-__all__ = ["MISS_CLASS", "RayHits", "RaycastScene", "cast_ray"]
+__all__ = ["MISS_CLASS", "MovingShapes", "RayHits", "RaycastScene", "cast_ray"]
 
 PARALLEL_MIN_RAYS = 4096
 """Batches at least this large run on numba's thread pool; smaller ones
@@ -37,20 +35,25 @@ class RayHits:
     """Results of a batch of ray casts, one row per ray.
 
     Attributes:
-        hit: Whether each ray hit the surface within its maximum range,
-            shape (n,), bool.
+        hit: Whether each ray hit the terrain, a column or a moving shape
+            within its maximum range, shape (n,), bool.
         range: Distance from the origin to the hit in metres, shape (n,),
             float64, ``inf`` on a miss. It is 0 when the origin is on or below
-            the surface.
+            the terrain surface or inside a column or a moving shape.
         point_w: Hit point in the local world frame (x east, y north, z up) in
             metres, shape (n, 3), float64, NaN on a miss.
-        normal_w: Unit upward normal of the triangle hit, local world frame,
-            shape (n, 3), float64, NaN on a miss. For a range-0 hit or a hit on
-            the hull's side it is the normal of the triangle under the point.
-        surface_class: :class:`SurfaceClass` value of the cell whose footprint
-            contains the hit's x, y, shape (n,), uint8. It is
-            ``SurfaceClass.NO_DATA`` for an invalid cell and ``MISS_CLASS``
-            (255) on a miss.
+        normal_w: Unit outward normal of the face hit, local world frame,
+            shape (n, 3), float64, NaN on a miss. A terrain hit reports the
+            upward normal of its triangle, also for a range-0 hit or a hit on
+            the hull's side. A column hit reports +z on the top, a horizontal
+            normal on a wall and +z when the origin is inside the column. A
+            shape hit reports the shape's outward normal, and the reversed ray
+            direction when the origin is inside the shape.
+        surface_class: :class:`SurfaceClass` value of what the ray hit, shape
+            (n,), uint8. A terrain hit reports the cell whose footprint
+            contains the hit's x, y, a column hit its own cell, both
+            ``SurfaceClass.NO_DATA`` for an invalid cell, and a shape hit the
+            shape's class. It is ``MISS_CLASS`` (255) on a miss.
     """
 
     hit: np.ndarray
@@ -185,8 +188,28 @@ def _validate_rays(origins_w, directions_w, max_range):
     return origins, directions, np.ascontiguousarray(max_ranges)
 
 
+def _validate_structure_heights(structure_heights, shape):
+    if structure_heights is None:
+        return np.zeros(shape, dtype=np.float32)
+    array = np.asarray(structure_heights)
+    if array.shape != shape:
+        raise InputError(
+            f"structure_heights must have the shape of heights {shape}, got "
+            f"{array.shape}."
+        )
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    bad = ~(np.isfinite(array) & (array >= 0.0))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise InputError(
+            f"structure_heights must be finite and >= 0 metres (0 for no "
+            f"structure), got {array[row, col]} at (row {row}, col {col})."
+        )
+    return array
+
+
 class RaycastScene:
-    """Terrain surface that rays can be cast against.
+    """Terrain surface, structure columns and moving shapes that rays hit.
 
     Args:
         heights: Cell-centre heights in metres, shape (rows, cols), rows >= 2
@@ -202,13 +225,33 @@ class RaycastScene:
         y_first: Local y (north) of the centre of row 0, in metres. Row 0 is
             the northern row, so row ``r`` is at ``y_first - r * cell_size``.
         cell_size: Cell edge length in metres, > 0.
+        structure_heights: Height of a flat-topped column over each cell's
+            square footprint, metres above the cell-centre height, shape
+            (rows, cols), finite and >= 0, stored as float32; 0 means no
+            column. None (the default) means no columns.
+        shapes: Moving shapes that rays also hit, or None. Their poses may
+            change between casts through :meth:`MovingShapes.set_poses`.
+        use_pyramid: Whether rays skip blocks of quads with the max-height
+            pyramid. Results are the same either way, and False exists to
+            measure the saving.
 
     Raises:
         InputError: If an array has the wrong shape, dtype or values, or a
             scalar is not finite.
     """
 
-    def __init__(self, heights, classes, valid, x_first, y_first, cell_size):
+    def __init__(
+        self,
+        heights,
+        classes,
+        valid,
+        x_first,
+        y_first,
+        cell_size,
+        structure_heights=None,
+        shapes=None,
+        use_pyramid=True,
+    ):
         self.heights = _validate_heights(heights)
         shape = self.heights.shape
         self.classes = _validate_classes(classes, shape)
@@ -218,6 +261,33 @@ class RaycastScene:
         self.cell_size = _as_finite_float(cell_size, "cell_size")
         if self.cell_size <= 0.0:
             raise InputError(f"cell_size must be > 0 metres, got {self.cell_size}.")
+        self.structure_heights = _validate_structure_heights(structure_heights, shape)
+        self.has_structures = bool((self.structure_heights > 0.0).any())
+        if shapes is not None and not isinstance(shapes, MovingShapes):
+            raise InputError(
+                f"shapes must be a MovingShapes or None, got {type(shapes).__name__}."
+            )
+        self.shapes = shapes if shapes is not None else MovingShapes([], np.empty(0))
+        self.use_pyramid = bool(use_pyramid)
+        self.pyramid = build_pyramid(self.heights, self.structure_heights)
+
+    @classmethod
+    def from_twin(cls, twin, shapes=None, use_pyramid=True):
+        """Build the scene of a :class:`~twin_gym.terrain.twin.TerrainTwin`.
+
+        The twin's ``structure_heights`` become the scene's columns.
+        """
+        return cls(
+            twin.heights,
+            twin.classes,
+            twin.valid,
+            twin.x_first,
+            twin.y_first,
+            twin.cell_size,
+            structure_heights=twin.structure_heights,
+            shapes=shapes,
+            use_pyramid=use_pyramid,
+        )
 
     @property
     def shape(self):
@@ -232,15 +302,64 @@ class RaycastScene:
         y_min = self.y_first - (rows - 1) * self.cell_size
         return self.x_first, y_min, x_max, self.y_first
 
-    def cast(self, origins_w, directions_w, max_range):
-        """Cast rays against the surface and return the first hit of each.
+    def _run(self, origins_w, directions_w, max_range, use_pyramid):
+        origins, directions, max_ranges = _validate_rays(
+            origins_w, directions_w, max_range
+        )
+        n = origins.shape[0]
+        out_range = np.empty(n, dtype=np.float64)
+        out_point = np.empty((n, 3), dtype=np.float64)
+        out_normal = np.empty((n, 3), dtype=np.float64)
+        out_class = np.empty(n, dtype=np.uint8)
+        out_steps = np.empty(n, dtype=np.int64)
+        if n > 0:
+            kernel = cast_rays if n >= PARALLEL_MIN_RAYS else cast_rays_serial
+            shapes = self.shapes
+            kernel(
+                self.heights,
+                self.structure_heights,
+                self.has_structures,
+                self.classes,
+                self.valid,
+                self.pyramid,
+                use_pyramid,
+                self.x_first,
+                self.y_first,
+                self.cell_size,
+                shapes.kinds,
+                shapes.pos_w,
+                shapes.rot_ws,
+                shapes.sizes,
+                shapes.surface_class,
+                origins,
+                directions,
+                max_ranges,
+                out_range,
+                out_point,
+                out_normal,
+                out_class,
+                out_steps,
+            )
+        hits = RayHits(
+            hit=np.isfinite(out_range),
+            range=out_range,
+            point_w=out_point,
+            normal_w=out_normal,
+            surface_class=out_class,
+        )
+        return hits, out_steps
 
-        The terrain is a solid below the surface, so a ray hits at the first
-        point within ``max_range`` that lies over the hull of the cell
-        centres and on or below the surface. An origin on or below the
-        surface hits at range 0. A ray that starts outside the hull and
-        enters it below the surface hits at the entry point on the hull's
-        side. A ray that leaves the hull without a hit is a miss.
+    def cast(self, origins_w, directions_w, max_range):
+        """Cast rays against the scene and return the first hit of each.
+
+        The terrain and the columns form one solid over the hull of the cell
+        centres, so a ray hits at the first point within ``max_range`` that
+        lies over the hull and on or below the terrain surface or a column
+        top. An origin on or below the surface, or inside a column, hits at
+        range 0. A ray that starts outside the hull and enters it below the
+        surface hits at the entry point on the hull's side. Moving shapes
+        are solids anywhere, on or off the map. A ray that leaves the hull
+        without hitting anything is a miss.
 
         Args:
             origins_w: Ray origins in the local world frame in metres, shape
@@ -257,38 +376,20 @@ class RaycastScene:
             InputError: If a shape is wrong, a value is not finite, a
                 direction has zero length or a max range is negative or NaN.
         """
-        origins, directions, max_ranges = _validate_rays(
-            origins_w, directions_w, max_range
-        )
-        n = origins.shape[0]
-        out_range = np.empty(n, dtype=np.float64)
-        out_point = np.empty((n, 3), dtype=np.float64)
-        out_normal = np.empty((n, 3), dtype=np.float64)
-        out_class = np.empty(n, dtype=np.uint8)
-        if n > 0:
-            kernel = cast_rays if n >= PARALLEL_MIN_RAYS else cast_rays_serial
-            kernel(
-                self.heights,
-                self.classes,
-                self.valid,
-                self.x_first,
-                self.y_first,
-                self.cell_size,
-                origins,
-                directions,
-                max_ranges,
-                out_range,
-                out_point,
-                out_normal,
-                out_class,
-            )
-        return RayHits(
-            hit=np.isfinite(out_range),
-            range=out_range,
-            point_w=out_point,
-            normal_w=out_normal,
-            surface_class=out_class,
-        )
+        hits, _ = self._run(origins_w, directions_w, max_range, self.use_pyramid)
+        return hits
+
+    def walk_steps(self, origins_w, directions_w, max_range, use_pyramid=True):
+        """Return how many walk steps each ray takes, for measuring the pyramid.
+
+        A step is one quad tested exactly or one pyramid block skipped. The
+        arguments are those of :meth:`cast`.
+
+        Returns:
+            Steps per ray, shape (n,), int64.
+        """
+        _, steps = self._run(origins_w, directions_w, max_range, bool(use_pyramid))
+        return steps
 
     def height_at(self, x, y):
         """Return the surface height at local points, NaN off the map.

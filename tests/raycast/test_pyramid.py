@@ -1,0 +1,122 @@
+"""Tests of the max-height pyramid: same hits as the plain walk, fewer steps."""
+
+import math
+
+import numpy as np
+import pytest
+
+from twin_gym.raycast._kernels import PYRAMID_LEVELS
+from twin_gym.raycast._pyramid import build_pyramid
+from twin_gym.raycast.scene import RaycastScene
+
+from raycast_reference import random_rays  # isort: skip
+
+
+def hilly_scene(rng, rows, cols, use_pyramid=True, buildings=0.02):
+    """Return smooth hills with a few tall columns, 1 m cells."""
+    y, x = np.mgrid[0:rows, 0:cols]
+    heights = (
+        20.0 * np.sin(x / 37.0) * np.cos(y / 23.0)
+        + 0.02 * x
+        + rng.normal(0.0, 0.2, (rows, cols))
+    )
+    structure_heights = np.where(
+        rng.random((rows, cols)) < buildings, rng.uniform(3.0, 30.0, (rows, cols)), 0.0
+    )
+    return RaycastScene(
+        heights,
+        rng.integers(0, 6, (rows, cols)),
+        np.ones((rows, cols), bool),
+        -0.5 * cols,
+        0.5 * rows,
+        1.0,
+        structure_heights=structure_heights,
+        use_pyramid=use_pyramid,
+    )
+
+
+def lidar_rays(scene, positions, channels=32, steps=256):
+    """Return rays of a spinning LiDAR (-30 to +15 degrees) at each position."""
+    elevation = np.radians(np.linspace(-30.0, 15.0, channels))[:, None]
+    azimuth = np.linspace(0.0, 2.0 * math.pi, steps, endpoint=False)[None, :]
+    directions = np.stack(
+        np.broadcast_arrays(
+            np.cos(elevation) * np.cos(azimuth),
+            np.cos(elevation) * np.sin(azimuth),
+            np.sin(elevation),
+        ),
+        axis=-1,
+    ).reshape(-1, 3)
+    origins = np.repeat(positions, len(directions), axis=0)
+    return origins, np.tile(directions, (len(positions), 1))
+
+
+def test_pyramid_levels_hold_block_maxima():
+    rng = np.random.default_rng(3)
+    heights = rng.normal(0.0, 5.0, (70, 45)).astype(np.float32)
+    structure_heights = np.where(rng.random((70, 45)) < 0.1, 7.5, 0.0)
+    levels = build_pyramid(heights, structure_heights)
+    assert len(levels) == PYRAMID_LEVELS
+    tops = heights.astype(np.float64) + structure_heights
+    for r, c in [(0, 0), (10, 20), (68, 43), (33, 0)]:
+        corners = tops[r : r + 2, c : c + 2].max()
+        assert levels[0][r, c] >= corners
+        assert levels[0][r, c] == np.float32(corners) or (
+            levels[0][r, c] == np.nextafter(np.float32(corners), np.float32(np.inf))
+        )
+    for level in range(1, PYRAMID_LEVELS):
+        size = 4**level
+        expected_shape = (-(-69 // size), -(-44 // size))
+        assert levels[level].shape == expected_shape
+        assert levels[level][0, 0] == levels[0][:size, :size].max()
+        assert (
+            levels[level][-1, -1]
+            == levels[0][
+                (expected_shape[0] - 1) * size :, (expected_shape[1] - 1) * size :
+            ].max()
+        )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pyramid_gives_bitwise_identical_hits(seed):
+    rng = np.random.default_rng(seed)
+    rows, cols = rng.integers(150, 300, 2)
+    with_pyramid = hilly_scene(rng, rows, cols)
+    plain = RaycastScene(
+        with_pyramid.heights,
+        with_pyramid.classes,
+        with_pyramid.valid,
+        with_pyramid.x_first,
+        with_pyramid.y_first,
+        with_pyramid.cell_size,
+        structure_heights=with_pyramid.structure_heights,
+        use_pyramid=False,
+    )
+    origins, directions, max_ranges = random_rays(rng, with_pyramid, 3000)
+    # Drone and rover poses sweep long rays across many blocks.
+    positions = np.array([[0.0, 0.0, 60.0], [30.5, -20.25, 2.0], [-70.0, 40.0, 30.0]])
+    lidar_origins, lidar_directions = lidar_rays(with_pyramid, positions)
+    origins = np.concatenate([origins, lidar_origins])
+    directions = np.concatenate([directions, lidar_directions])
+    max_ranges = np.concatenate([max_ranges, np.full(len(lidar_origins), 200.0)])
+    fast = with_pyramid.cast(origins, directions, max_ranges)
+    slow = plain.cast(origins, directions, max_ranges)
+    np.testing.assert_array_equal(fast.range, slow.range)
+    np.testing.assert_array_equal(fast.point_w, slow.point_w)
+    np.testing.assert_array_equal(fast.normal_w, slow.normal_w)
+    np.testing.assert_array_equal(fast.surface_class, slow.surface_class)
+    assert fast.hit.sum() > 1000
+
+
+@pytest.mark.parametrize(
+    ("height", "max_ratio"), [(40.0, 0.2), (1.5, 0.6)], ids=["drone", "rover"]
+)
+def test_pyramid_cuts_walk_steps(height, max_ratio):
+    rng = np.random.default_rng(11)
+    scene = hilly_scene(rng, 512, 512)
+    ground = float(scene.height_at(3.25, -7.5))
+    origins, directions = lidar_rays(scene, np.array([[3.25, -7.5, ground + height]]))
+    plain = scene.walk_steps(origins, directions, 200.0, use_pyramid=False)
+    skipping = scene.walk_steps(origins, directions, 200.0, use_pyramid=True)
+    ratio = skipping.sum() / plain.sum()
+    assert ratio < max_ratio, f"steps with pyramid / without = {ratio:.3f}"

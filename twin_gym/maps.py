@@ -12,12 +12,14 @@ from typing import Any
 from twin_gym.errors import InputError
 from twin_gym.terrain.build import BuildOptions, build_twin
 from twin_gym.terrain.layers import LayerSpec, layer_spec_from_dict
-from twin_gym.terrain.sources import MATPLOTLIB_PREFIX
+from twin_gym.terrain.sources import FLAT_PREFIX, MATPLOTLIB_PREFIX
 from twin_gym.terrain.twin import TerrainTwin
 
 DEFAULT_MAP = "jacksboro"
 
 _BUILD_KEYS = {f for f in BuildOptions.__dataclass_fields__}
+_DEM_KEYS = ("src_crs", "vertical_datum", "src_nodata", "vertical_unit", "dsm")
+"""BuildOptions fields that describe the DEM, so they live under [dem]."""
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,10 @@ class MapDefinition:
 
     name: str
     """Short name of the map."""
-    source: str
-    """DEM path (absolute, or resolved against the TOML's folder) or a
-    ``matplotlib:NAME`` sample."""
+    source: str | tuple[str, ...]
+    """DEM path (absolute, or resolved against the TOML's folder), a tuple of
+    tile paths, a ``matplotlib:NAME`` sample, or ``flat:HEIGHT`` for flat
+    ground at HEIGHT metres over the build's ``aoi``."""
     options: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of :class:`twin_gym.terrain.build.BuildOptions`."""
     description: str = ""
@@ -89,10 +92,13 @@ def _parse(document: dict, base: Path | None, label: str) -> MapDefinition:
     for key, value in dem.items():
         if key == "source":
             continue
-        if key not in ("src_crs", "vertical_datum"):
-            raise InputError(f"{label}: unknown key dem.{key}")
-        options[key] = value
-    build_keys = sorted(_BUILD_KEYS - {"src_crs", "vertical_datum", "layers"})
+        if key not in _DEM_KEYS:
+            raise InputError(
+                f"{label}: unknown key dem.{key}; valid keys: source, "
+                f"{', '.join(_DEM_KEYS)}"
+            )
+        options[key] = _resolve(value, base) if key == "dsm" else value
+    build_keys = sorted(_BUILD_KEYS - set(_DEM_KEYS) - {"layers"})
     for key, value in document.get("build", {}).items():
         if key not in build_keys:
             raise InputError(
@@ -106,11 +112,24 @@ def _parse(document: dict, base: Path | None, label: str) -> MapDefinition:
     if layers:
         options["layers"] = tuple(_parse_layer(table, base, label) for table in layers)
 
-    source = str(dem["source"])
-    if not source.startswith(MATPLOTLIB_PREFIX):
-        source = _resolve(source, base)
+    source = _parse_source(dem["source"], base, label)
     name = str(document.get("name", Path(label).stem))
     return MapDefinition(name, source, options, str(document.get("description", "")))
+
+
+def _parse_source(value: object, base: Path | None, label: str) -> str | tuple:
+    """Return the DEM source: a path, a sample, flat ground or a tile list."""
+    if isinstance(value, list):
+        if not value or not all(isinstance(item, str) for item in value):
+            raise InputError(
+                f"{label}: dem.source must be a path or a list of tile paths, "
+                f"got {value!r}"
+            )
+        return tuple(_resolve(item, base) for item in value)
+    source = str(value)
+    if source.startswith((MATPLOTLIB_PREFIX, FLAT_PREFIX)):
+        return source
+    return _resolve(source, base)
 
 
 def _resolve(path: str, base: Path | None) -> str:

@@ -44,6 +44,24 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
         help="fill source holes up to this many source pixels wide (default 10)",
     )
     group.add_argument(
+        "--src-nodata",
+        type=float,
+        help="no-data value of the DEM, replacing the file's (for rasters with none)",
+    )
+    group.add_argument(
+        "--vertical-unit",
+        choices=("auto", "m", "ft", "us-ft"),
+        help="unit of the DEM heights; auto reads a compound CRS, else metres",
+    )
+    group.add_argument(
+        "--dsm", help="surface model (DSM) whose height above the DEM gives structures"
+    )
+    group.add_argument(
+        "--structure-threshold",
+        type=float,
+        help="least DSM height above the DEM that counts as a structure, metres",
+    )
+    group.add_argument(
         "--layer",
         nargs=2,
         action="append",
@@ -84,6 +102,10 @@ def resolve_map(target: str, args: argparse.Namespace) -> MapDefinition:
         "aoi_crs": args.aoi_crs,
         "resampling": args.resampling,
         "fill_max_pixels": args.fill_max_pixels,
+        "src_nodata": args.src_nodata,
+        "vertical_unit": args.vertical_unit,
+        "dsm": args.dsm,
+        "structure_threshold": args.structure_threshold,
     }
     options = dict(definition.options)
     options.update({k: v for k, v in overrides.items() if v is not None})

@@ -17,7 +17,6 @@ import rasterio.warp
 import rasterio.windows
 from pyproj import CRS, Proj, Transformer
 from pyproj.exceptions import CRSError
-from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 from scipy import ndimage
 
@@ -25,7 +24,15 @@ from twin_gym.errors import InputError
 from twin_gym.terrain import cache
 from twin_gym.terrain.burn import Grids, apply_layers
 from twin_gym.terrain.layers import LayerSpec
-from twin_gym.terrain.sources import OpenedDem, open_dem
+from twin_gym.terrain.mosaic import read_mosaic, read_single
+from twin_gym.terrain.sources import DemSource, OpenedDem, open_dem
+from twin_gym.terrain.surface import (
+    VERTICAL_UNIT_M,
+    add_dsm_structures,
+    dsm_identity,
+    vertical_unit_m,
+    warp_to_grid,
+)
 from twin_gym.terrain.twin import TerrainTwin, ground_classes
 from twin_gym.terrain.working_crs import choose_working_crs
 
@@ -35,6 +42,7 @@ MAX_CELLS = 400_000_000
 """Largest grid a build accepts (1.6 GB of float32 heights)."""
 
 ResamplingName = Literal["bilinear", "cubic", "nearest"]
+VerticalUnit = Literal["auto", "m", "ft", "us-ft"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,20 @@ class BuildOptions:
     vertical_datum: str | None = None
     """Name of the heights' vertical datum when the source does not state
     it. Heights are never transformed between vertical datums."""
+    src_nodata: float | None = None
+    """No-data value of the source, replacing the file's own. Use it for
+    rasters that declare none or the wrong one. NaN is always no data."""
+    vertical_unit: VerticalUnit = "auto"
+    """Unit of the source heights: ``"m"``, ``"ft"`` (international foot),
+    ``"us-ft"`` (US survey foot), or ``"auto"`` for the unit of a compound
+    CRS's vertical axis, else metres. Twins store metres."""
+    dsm: str | None = None
+    """Path of a surface model (DSM) of the same area, in any CRS. Where the
+    DSM stands more than ``structure_threshold`` above the terrain, the
+    cell gets a structure of that height and the building class."""
+    structure_threshold: float = 2.5
+    """Least DSM height above the terrain, in metres, that counts as a
+    structure."""
     layers: tuple[LayerSpec, ...] = ()
     """Vector layers of buildings, roads, water and vegetation to place on
     the terrain, burned in the order vegetation, water, roads, buildings."""
@@ -82,6 +104,18 @@ class BuildOptions:
         if self.fill_max_pixels < 0:
             raise InputError(
                 f"fill_max_pixels must be >= 0, got {self.fill_max_pixels}"
+            )
+        if self.vertical_unit not in VERTICAL_UNIT_M and self.vertical_unit != "auto":
+            raise InputError(
+                "vertical_unit must be auto, "
+                f"{', '.join(VERTICAL_UNIT_M)}, got {self.vertical_unit!r}"
+            )
+        if not (
+            math.isfinite(self.structure_threshold) and self.structure_threshold > 0
+        ):
+            raise InputError(
+                "structure_threshold must be a positive number of metres, "
+                f"got {self.structure_threshold}"
             )
         if not all(isinstance(layer, LayerSpec) for layer in self.layers):
             raise InputError("layers must be LayerSpec values")
@@ -108,14 +142,16 @@ class BuildOptions:
 
 
 def build_twin(
-    source: str | Path, *, use_cache: bool = True, **options: object
+    source: DemSource, *, use_cache: bool = True, **options: object
 ) -> TerrainTwin:
     """Build a terrain twin from a DEM, or load it from the cache.
 
     Args:
-        source: Path to a single-band raster that rasterio opens, or
+        source: Path to a single-band raster that rasterio opens, a list of
+            such paths (tiles of one mosaic, in one CRS),
             ``"matplotlib:jacksboro_fault_dem.npz"`` for matplotlib's sample
-            DEM.
+            DEM, or ``"flat:HEIGHT"`` for flat ground at HEIGHT metres over
+            the ``aoi`` option's area.
         use_cache: Load a twin built earlier with the same source and options
             and store a new build; False builds afresh and stores nothing.
         **options: Fields of :class:`BuildOptions`.
@@ -129,13 +165,15 @@ def build_twin(
     except TypeError as error:
         raise InputError(f"invalid build option: {error}") from None
 
-    with open_dem(source) as opened:
+    with open_dem(source, build_options.aoi, build_options.aoi_crs) as opened:
         params = build_options.cache_params()
         if build_options.layers:
             # Layer files are sources too: editing one must rebuild the twin.
             params["layer_files"] = [
                 _layer_identity(layer) for layer in build_options.layers
             ]
+        if build_options.dsm is not None:
+            params["dsm_file"] = dsm_identity(build_options.dsm)
         key = cache.cache_key(opened.identity, params)
         cache_path = cache.cache_dir() / f"{key}.npz"
         if use_cache and cache_path.exists():
@@ -217,18 +255,20 @@ def _build(opened: OpenedDem, options: BuildOptions) -> TerrainTwin:
         densify_pts=21,
     )
     src_heights, src_transform, filled = _read_source(opened, grid_src, options)
+    unit_m = vertical_unit_m(options.vertical_unit, src_crs)
+    if unit_m != 1.0:
+        src_heights *= np.float32(unit_m)
     heights = np.full(dst_shape, np.nan, dtype=np.float32)
-    rasterio.warp.reproject(
-        source=src_heights,
-        destination=heights,
-        src_transform=src_transform,
-        src_crs=src_crs.to_wkt(),
-        src_nodata=np.nan,
-        dst_transform=dst_transform,
-        dst_crs=working.to_wkt(),
-        dst_nodata=np.nan,
-        resampling=Resampling[options.resampling],
+    warp_to_grid(
+        src_heights,
+        src_transform,
+        src_crs,
+        heights,
+        dst_transform,
+        working,
+        options.resampling,
     )
+    del src_heights
     valid = np.isfinite(heights)
     if not valid.any():
         raise InputError(
@@ -245,6 +285,16 @@ def _build(opened: OpenedDem, options: BuildOptions) -> TerrainTwin:
         transform=dst_transform,
         crs=working,
     )
+    dsm_report = None
+    if options.dsm is not None:
+        dsm_report = add_dsm_structures(
+            grids,
+            options.dsm,
+            options.structure_threshold,
+            options.resampling,
+            src_crs,
+            unit_m,
+        )
     reports = apply_layers(grids, options.layers)
 
     factors = Proj(working).get_factors(*anchor)
@@ -264,10 +314,12 @@ def _build(opened: OpenedDem, options: BuildOptions) -> TerrainTwin:
             "source": opened.label,
             "source_crs": src_crs.name,
             "source_res": list(dataset.res),
-            "source_nodata": None if dataset.nodata is None else float(dataset.nodata),
+            "source_nodata": _source_nodata(dataset, options),
+            "vertical_unit_m": unit_m,
             "filled_source_pixels": int(filled),
             "options": options.cache_params(),
             "layers": [report.to_dict() for report in reports],
+            **({"dsm": dsm_report} if dsm_report is not None else {}),
         },
     )
     logger.info(
@@ -321,7 +373,7 @@ def _aoi_in_source(
     opened: OpenedDem, src_crs: CRS, options: BuildOptions
 ) -> tuple[float, float, float, float]:
     """Return the area of interest, clipped to the raster, in the source CRS."""
-    data_bounds = tuple(opened.dataset.bounds)
+    data_bounds = opened.bounds
     if options.aoi is None:
         return data_bounds
     if options.aoi_crs == "source":
@@ -383,22 +435,23 @@ def _read_source(
     Holes narrower than ``fill_max_pixels`` are filled first. Returns the
     heights, the window's transform and the number of filled pixels.
     """
-    dataset = opened.dataset
-    window = rasterio.windows.from_bounds(*bounds, transform=dataset.transform)
-    # Two pixels of margin keep bilinear and cubic kernels fed at the edges.
-    col_off = math.floor(window.col_off) - 2
-    row_off = math.floor(window.row_off) - 2
-    col_end = math.ceil(window.col_off + window.width) + 2
-    row_end = math.ceil(window.row_off + window.height) + 2
-    window = rasterio.windows.Window(
-        col_off, row_off, col_end - col_off, row_end - row_off
-    )
-    full = rasterio.windows.Window(0, 0, dataset.width, dataset.height)
-    window = window.intersection(full)
-
-    band = dataset.read(1, window=window, masked=True)
+    if opened.tiles:
+        read = read_mosaic(opened.tiles, bounds, opened.label)
+    else:
+        read = read_single(opened.dataset, bounds)
+    if read is None:
+        raise InputError(
+            f"{opened.label} does not cover the area of interest; "
+            "pick an area inside the DEM"
+        )
+    band, window_transform = read
     heights = np.ma.getdata(band).astype(np.float32)
-    valid = ~np.ma.getmaskarray(band) & np.isfinite(heights)
+    valid = np.isfinite(heights)
+    if options.src_nodata is not None:
+        # The user's value replaces the file's mask, which may mark nothing.
+        valid &= heights != np.float32(options.src_nodata)
+    else:
+        valid &= ~np.ma.getmaskarray(band)
     if not valid.any():
         raise InputError(
             f"{opened.label} is all no data in the area of interest; "
@@ -417,7 +470,7 @@ def _read_source(
             smoothing_iterations=0,
         )
         filled = int((np.isfinite(heights) & ~valid).sum())
-    return heights, dataset.window_transform(window), filled
+    return heights, window_transform, filled
 
 
 def _fill_invalid_with_nearest(heights: np.ndarray, valid: np.ndarray) -> None:
@@ -428,6 +481,12 @@ def _fill_invalid_with_nearest(heights: np.ndarray, valid: np.ndarray) -> None:
         ~valid, return_distances=False, return_indices=True
     )
     heights[...] = heights[tuple(indices)]
+
+
+def _source_nodata(dataset, options: BuildOptions) -> float | None:
+    if options.src_nodata is not None:
+        return float(options.src_nodata)
+    return None if dataset.nodata is None else float(dataset.nodata)
 
 
 def _vertical_datum(opened: OpenedDem, src_crs: CRS, options: BuildOptions) -> str:

@@ -1,5 +1,6 @@
-"""Simulation core that steps drones over the terrain twin."""
+"""Simulation cores that step drones and ground vehicles over the terrain twin."""
 
 from twin_gym.sim.core import DroneSim, StepResult
+from twin_gym.sim.rover import RoverSim, RoverStepResult
 
-__all__ = ["DroneSim", "StepResult"]
+__all__ = ["DroneSim", "RoverSim", "RoverStepResult", "StepResult"]

@@ -97,3 +97,87 @@ def rotate_body_to_world(quat_wb, vectors_b):
     """
     matrices = rotation_matrices(quat_wb)
     return np.einsum("aij,mj->ami", matrices, np.asarray(vectors_b, np.float64))
+
+
+def quaternion_multiply(q1, q2):
+    """Return the Hamilton products ``q1 * q2`` of scalar-first quaternions.
+
+    Args:
+        q1: Quaternions ``(w, x, y, z)``, shape (..., 4).
+        q2: Quaternions ``(w, x, y, z)``, broadcastable with ``q1``.
+
+    Returns:
+        The products, float64, with the broadcast shape.
+    """
+    q1 = np.asarray(q1, np.float64)
+    q2 = np.asarray(q2, np.float64)
+    w1, x1, y1, z1 = np.moveaxis(q1, -1, 0)
+    w2, x2, y2, z2 = np.moveaxis(q2, -1, 0)
+    return np.stack(
+        [
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+        ],
+        axis=-1,
+    )
+
+
+def slerp(q0, q1, fraction):
+    """Interpolate unit quaternions along the shorter great arc.
+
+    Args:
+        q0: Start quaternions ``(w, x, y, z)``, shape (n, 4).
+        q1: End quaternions, shape (n, 4).
+        fraction: Interpolation parameter in [0, 1], shape (n,).
+
+    Returns:
+        Unit quaternions, shape (n, 4), float64.
+    """
+    q0 = np.asarray(q0, np.float64)
+    q1 = np.array(q1, np.float64)
+    fraction = np.asarray(fraction, np.float64)[:, None]
+    dot = np.sum(q0 * q1, axis=1, keepdims=True)
+    q1 = np.where(dot < 0.0, -q1, q1)
+    dot = np.abs(dot)
+    angle = np.arccos(np.clip(dot, -1.0, 1.0))
+    sin_angle = np.sin(angle)
+    # Nearly equal quaternions fall back to normalised linear interpolation.
+    close = sin_angle < 1e-9
+    safe = np.where(close, 1.0, sin_angle)
+    w0 = np.where(close, 1.0 - fraction, np.sin((1.0 - fraction) * angle) / safe)
+    w1 = np.where(close, fraction, np.sin(fraction * angle) / safe)
+    out = w0 * q0 + w1 * q1
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def interpolate_poses(pose_history, times_s):
+    """Interpolate one agent's pose history at given times.
+
+    Positions are interpolated linearly and attitudes by slerp between the
+    two stored poses around each time. Times outside the history take the
+    nearest stored pose.
+
+    Args:
+        pose_history: Rows ``[t, pos_w (3), quat_wb (4)]`` with ascending
+            ``t`` in seconds, shape (k, 8), as ``DroneSim.pose_history[i]``.
+        times_s: Query times in seconds, shape (m,).
+
+    Returns:
+        ``(pos_w, quat_wb)`` with shapes (m, 3) and (m, 4), float64.
+    """
+    history = np.asarray(pose_history, np.float64)
+    times = history[:, 0]
+    query = np.clip(np.asarray(times_s, np.float64), times[0], times[-1])
+    upper = np.clip(np.searchsorted(times, query, side="right"), 1, len(times) - 1)
+    lower = upper - 1
+    span = times[upper] - times[lower]
+    fraction = np.where(
+        span > 0.0, (query - times[lower]) / np.where(span > 0, span, 1), 0.0
+    )
+    pos = history[lower, 1:4] + fraction[:, None] * (
+        history[upper, 1:4] - history[lower, 1:4]
+    )
+    quat = slerp(history[lower, 4:8], history[upper, 4:8], fraction)
+    return pos, quat

@@ -1,4 +1,4 @@
-"""Baseline policies: a scripted delivery controller and random actions."""
+"""Baseline policies: scripted drone and rover controllers, random actions."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ import gymnasium as gym
 import numpy as np
 
 from twin_gym.envs.drone_delivery import OBSERVATION_LAYOUT, DroneDeliveryEnv
+from twin_gym.envs.rover_navigation import (
+    PROBE_BEARINGS,
+    PROBE_DISTANCES,
+    ROVER_OBSERVATION_LAYOUT,
+    RoverNavigationEnv,
+)
 
 
 class Policy(Protocol):
@@ -125,6 +131,101 @@ class ScriptedDeliveryController:
             return -math.inf
         rise = float(np.max(ranges[useful] * directions_w[useful, 2]))
         return rise + self.cruise_clearance
+
+
+class ScriptedRoverController:
+    """Drive toward the goal along the gentlest clear bearing.
+
+    Each step the controller scores the terrain probe's 12 bearings. A
+    bearing is ruled out when one of its points is blocked or its slope
+    exceeds ``max_slope_deg``. Otherwise it costs its angle from the goal
+    plus ``slope_weight`` per radian of slope above ``comfortable_slope_deg``.
+    It steers toward the cheapest bearing (or straight at the goal when the
+    bearings beside the goal are clear), holds ``cruise_speed`` with a P loop
+    on the drive and brakes when faster, and slows in sharp turns.
+
+    Args:
+        env: A :class:`RoverNavigationEnv` (wrapped or not).
+        cruise_speed: Target speed in m/s.
+        max_slope_deg: Steepest slope along a bearing that it drives, degrees.
+        comfortable_slope_deg: Slope below which a bearing costs nothing
+            extra, degrees.
+        slope_weight: Cost per radian of slope above the comfortable slope,
+            in radians of heading error.
+    """
+
+    name = "scripted"
+
+    def __init__(
+        self,
+        env: gym.Env,
+        cruise_speed: float = 2.0,
+        max_slope_deg: float = 22.0,
+        comfortable_slope_deg: float = 10.0,
+        slope_weight: float = 4.0,
+    ) -> None:
+        base = env.unwrapped
+        if not isinstance(base, RoverNavigationEnv):
+            raise TypeError(f"expected a RoverNavigationEnv, got {type(base).__name__}")
+        self.max_steer = base.params.max_steer_angle
+        self.cruise_speed = cruise_speed
+        self.max_slope = math.radians(max_slope_deg)
+        self.comfortable_slope = math.radians(comfortable_slope_deg)
+        self.slope_weight = slope_weight
+        self.bearings = 2.0 * math.pi * np.arange(PROBE_BEARINGS) / PROBE_BEARINGS
+        self.bearings = np.where(
+            self.bearings > math.pi, self.bearings - 2.0 * math.pi, self.bearings
+        )
+
+    def reset(self, seed: int) -> None:
+        """Do nothing, because the controller is deterministic."""
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        """Return the scaled (steer, drive, brake) action for ``observation``."""
+        layout = ROVER_OBSERVATION_LAYOUT
+        speed = float(observation[layout.vel_b][0])
+        goal = observation[layout.goal_rel_b].astype(np.float64)
+        goal_bearing = math.atan2(goal[1], goal[0])
+        heading = self._choose_bearing(observation, goal_bearing)
+
+        steer = float(np.clip(1.5 * heading / self.max_steer, -1.0, 1.0))
+        target = self.cruise_speed
+        if abs(heading) > math.radians(30.0):
+            target = 0.5 * self.cruise_speed
+        distance = float(np.hypot(goal[0], goal[1]))
+        target = min(target, max(0.5, 0.5 * distance))
+        drive = float(np.clip(2.0 * (target - speed), -1.0, 1.0))
+        brake = -1.0
+        if speed > target + 0.3:
+            drive = 0.0
+            brake = float(np.clip(2.0 * (speed - target) - 1.0, -1.0, 1.0))
+        return np.array([steer, drive, brake], dtype=np.float32)
+
+    def _choose_bearing(self, observation: np.ndarray, goal_bearing: float) -> float:
+        """Return the heading change in rad to drive along, positive left."""
+        layout = ROVER_OBSERVATION_LAYOUT
+        count = len(PROBE_DISTANCES)
+        heights = observation[layout.probe_height].reshape(PROBE_BEARINGS, count)
+        blocked = observation[layout.probe_blocked].reshape(PROBE_BEARINGS, count)
+        near, far = PROBE_DISTANCES[0], PROBE_DISTANCES[-1]
+        slope = np.maximum(
+            np.abs(heights[:, 0]) / near,
+            np.abs(heights[:, -1] - heights[:, 0]) / (far - near),
+        )
+        slope = np.arctan(slope)
+        error = np.abs(np.angle(np.exp(1j * (self.bearings - goal_bearing))))
+        cost = error + self.slope_weight * np.maximum(slope - self.comfortable_slope, 0)
+        cost[(blocked > 0.5).any(axis=1) | (slope > self.max_slope)] = np.inf
+        # Drive straight at the goal when both bearings beside it are clear.
+        beside = np.argsort(error)[:2]
+        if np.all(np.isfinite(cost[beside])) and np.all(
+            slope[beside] <= self.comfortable_slope
+        ):
+            return goal_bearing
+        best = int(np.argmin(cost))
+        if not np.isfinite(cost[best]):
+            return goal_bearing
+        return float(self.bearings[best])
 
 
 def _rotate(quat: np.ndarray, vectors: np.ndarray) -> np.ndarray:

@@ -27,7 +27,10 @@ def add_parser(commands) -> None:
     parser.add_argument(
         "--policy",
         required=True,
-        help="scripted, random, or a run folder written by 'twin-gym train'",
+        help=(
+            "scripted (the drone or rover controller that fits --env-id), random, "
+            "or a run folder written by 'twin-gym train'"
+        ),
     )
     parser.add_argument("--episodes", type=int, default=100, help="episodes")
     parser.add_argument("--seed", type=int, default=0, help="first episode seed")
@@ -39,7 +42,11 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Evaluate and print the summary row."""
-    from twin_gym_agents.baselines import RandomPolicy, ScriptedDeliveryController
+    from twin_gym_agents.baselines import (
+        RandomPolicy,
+        ScriptedDeliveryController,
+        ScriptedRoverController,
+    )
     from twin_gym_agents.evaluate import (
         format_markdown_table,
         run_episodes,
@@ -58,7 +65,9 @@ def run(args: argparse.Namespace) -> None:
         )
     env = gym.make(args.env_id)
     if args.policy == "scripted":
-        policy = ScriptedDeliveryController(env)
+        policy = _scripted_policy(
+            env, ScriptedDeliveryController, ScriptedRoverController
+        )
     elif args.policy == "random":
         policy = RandomPolicy(env.action_space)
     else:
@@ -71,3 +80,19 @@ def run(args: argparse.Namespace) -> None:
     write_summary_csv(args.output, [summary])
     print(format_markdown_table([summary]))
     print(f"wrote {args.output}")
+
+
+def _scripted_policy(env: gym.Env, drone_controller, rover_controller):
+    """Return the scripted controller that fits the environment's task."""
+    from twin_gym.envs.drone_delivery import DroneDeliveryEnv
+    from twin_gym.envs.rover_navigation import RoverNavigationEnv
+
+    base = env.unwrapped
+    if isinstance(base, DroneDeliveryEnv):
+        return drone_controller(env)
+    if isinstance(base, RoverNavigationEnv):
+        return rover_controller(env)
+    raise InputError(
+        f"no scripted controller for {type(base).__name__}; use --policy random "
+        "or a run folder"
+    )

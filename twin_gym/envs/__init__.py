@@ -2,7 +2,7 @@
 
 from gymnasium.envs.registration import register, registry
 
-ENV_IDS = ("twin_gym/DroneDelivery-v0",)
+ENV_IDS = ("twin_gym/DroneDelivery-v0", "twin_gym/RoverNavigation-v0")
 """Every environment id that :func:`register_envs` registers."""
 
 
@@ -12,4 +12,9 @@ def register_envs() -> None:
         register(
             id="twin_gym/DroneDelivery-v0",
             entry_point="twin_gym.envs.drone_delivery:DroneDeliveryEnv",
+        )
+    if "twin_gym/RoverNavigation-v0" not in registry:
+        register(
+            id="twin_gym/RoverNavigation-v0",
+            entry_point="twin_gym.envs.rover_navigation:RoverNavigationEnv",
         )

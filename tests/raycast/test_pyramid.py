@@ -56,25 +56,26 @@ def test_pyramid_levels_hold_block_maxima():
     heights = rng.normal(0.0, 5.0, (70, 45)).astype(np.float32)
     structure_heights = np.where(rng.random((70, 45)) < 0.1, 7.5, 0.0)
     levels = build_pyramid(heights, structure_heights)
-    assert len(levels) == PYRAMID_LEVELS
-    tops = heights.astype(np.float64) + structure_heights
+    assert len(levels) == PYRAMID_LEVELS + 1
+    terrain_max, column_max = levels[0], levels[-1]
+    terrain = heights.astype(np.float64)
+    tops = np.where(structure_heights > 0.0, terrain + structure_heights, -np.inf)
     for r, c in [(0, 0), (10, 20), (68, 43), (33, 0)]:
-        corners = tops[r : r + 2, c : c + 2].max()
-        assert levels[0][r, c] >= corners
-        assert levels[0][r, c] == np.float32(corners) or (
-            levels[0][r, c] == np.nextafter(np.float32(corners), np.float32(np.inf))
-        )
+        for grid, values in ((terrain_max, terrain), (column_max, tops)):
+            corners = values[r : r + 2, c : c + 2].max()
+            assert grid[r, c] >= corners
+            assert grid[r, c] <= np.nextafter(np.float32(corners), np.float32(np.inf))
+    assert np.isneginf(column_max).any()
+    solid_max = np.maximum(terrain_max, column_max)
     for level in range(1, PYRAMID_LEVELS):
         size = 4**level
         expected_shape = (-(-69 // size), -(-44 // size))
         assert levels[level].shape == expected_shape
-        assert levels[level][0, 0] == levels[0][:size, :size].max()
-        assert (
-            levels[level][-1, -1]
-            == levels[0][
-                (expected_shape[0] - 1) * size :, (expected_shape[1] - 1) * size :
-            ].max()
-        )
+        assert levels[level][0, 0] == solid_max[:size, :size].max()
+        last = solid_max[
+            (expected_shape[0] - 1) * size :, (expected_shape[1] - 1) * size :
+        ]
+        assert levels[level][-1, -1] == last.max()
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -84,7 +84,7 @@ def nearest_cell_class(classes, valid, x_first, y_first, cell_size, x, y):
     return cell_class(classes, valid, row, col)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _cast_into(
     i,
     heights,
@@ -326,6 +326,27 @@ def cast_rays_serial(
             out_class,
             out_steps,
         )
+
+
+@njit(cache=True)
+def count_invalid_rays(origins, directions):
+    """Return how many rays have a non-finite origin or direction, or a zero direction.
+
+    Args:
+        origins: Ray origins, shape (n, 3), float64.
+        directions: Ray directions, shape (n, 3), float64.
+    """
+    invalid = 0
+    for i in range(origins.shape[0]):
+        finite = True
+        nonzero = False
+        for k in range(3):
+            finite = finite and math.isfinite(origins[i, k])
+            finite = finite and math.isfinite(directions[i, k])
+            nonzero = nonzero or directions[i, k] != 0.0
+        if not (finite and nonzero):
+            invalid += 1
+    return invalid
 
 
 @njit(cache=True, parallel=True)

@@ -319,20 +319,21 @@ def _lowest_ray_height(oz, dz, ta, tb):
 
 
 @njit(cache=True)
-def _line_crossing(p0, dp, index, size):
+def _line_crossing(p0, dp, inverse_dp, index, size):
     """Return ``t`` where a ray leaves block ``index`` of ``size`` quads on one axis.
 
     The boundary parameter comes straight from the integer grid line, so the
     quad walk and the block skips compute bitwise identical crossings.
+    ``inverse_dp`` is ``1 / dp``, because a product is cheaper than a quotient.
     """
     if dp > 0.0:
-        return ((index + 1) * size - p0) / dp
+        return ((index + 1) * size - p0) * inverse_dp
     if dp < 0.0:
-        return (index * size - p0) / dp
+        return (index * size - p0) * inverse_dp
     return math.inf
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def walk_ray(
     heights,
     structure_heights,
@@ -359,11 +360,13 @@ def walk_ray(
             metres, shape (rows, cols), >= 0; 0 means no column. Read only
             when ``has_structures`` is true.
         has_structures: Whether any column exists.
-        pyramid: Tuple of ``PYRAMID_LEVELS`` float32 grids of maximum solid
-            heights in metres, level 0 with one value per quad, shape
-            (rows - 1, cols - 1), and level ``k`` with one value per block of
-            ``4**k`` x ``4**k`` quads. Built by ``pyramid.build_pyramid``.
-            Read only when ``use_pyramid`` is true.
+        pyramid: Tuple of ``PYRAMID_LEVELS + 1`` float32 grids in metres
+            from ``_pyramid.build_pyramid``: at index 0 the maximum terrain
+            height per quad, shape (rows - 1, cols - 1); at index ``k`` in
+            1 to 3 the maximum solid height per block of ``4**k`` x ``4**k``
+            quads; and last, per quad, the highest column top of its four
+            corner cells, ``-inf`` where none. Read only when ``use_pyramid``
+            is true.
         use_pyramid: Whether to skip quads and blocks that the ray passes
             over. The result is the same either way.
         x_first: Local x of the centre of column 0, in metres.
@@ -411,6 +414,8 @@ def walk_ray(
     r = _first_quad_index(v0 + t_in * dv, dv, rows - 1)
     step_c = 1 if du > 0.0 else -1
     step_r = 1 if dv > 0.0 else -1
+    inverse_du = 1.0 / du if du != 0.0 else math.inf
+    inverse_dv = 1.0 / dv if dv != 0.0 else math.inf
 
     steps = 0
     # The quad of the previous step. A block is tested only when the ray
@@ -429,8 +434,8 @@ def walk_ray(
                 if block_r == (r_prev >> shift) and block_c == (c_prev >> shift):
                     continue
                 size = 1 << shift
-                t_exit_c = _line_crossing(u0, du, block_c, size)
-                t_exit_r = _line_crossing(v0, dv, block_r, size)
+                t_exit_c = _line_crossing(u0, du, inverse_du, block_c, size)
+                t_exit_r = _line_crossing(v0, dv, inverse_dv, block_r, size)
                 t_exit = min(t_exit_c, t_exit_r, t_out)
                 z_low = _lowest_ray_height(oz, dz, t_a, t_exit)
                 if not (z_low > pyramid[level][block_r, block_c]):
@@ -459,30 +464,37 @@ def walk_ray(
                 continue
 
         steps += 1
-        t_next_c = _line_crossing(u0, du, c, 1)
-        t_next_r = _line_crossing(v0, dv, r, 1)
+        t_next_c = _line_crossing(u0, du, inverse_du, c, 1)
+        t_next_r = _line_crossing(v0, dv, inverse_dv, r, 1)
         t_b = max(min(t_next_c, t_next_r, t_out), t_a)
 
-        over_quad = use_pyramid and (
-            _lowest_ray_height(oz, dz, t_a, t_b) > pyramid[0][r, c]
-        )
-        if not over_quad:
+        # Level 0 keeps the terrain and the columns apart, so a ray over a
+        # low roof skips the plane test and one over bare ground the columns.
+        test_terrain = True
+        test_columns = has_structures
+        if use_pyramid:
+            z_low = _lowest_ray_height(oz, dz, t_a, t_b)
+            test_terrain = not (z_low > pyramid[0][r, c])
+            test_columns = not (z_low > pyramid[PYRAMID_LEVELS][r, c])
+        t_hit = math.inf
+        part = -1
+        hit_r = r
+        hit_c = c
+        if test_terrain:
             t_hit, part = _intersect_quad(
                 heights, r, c, u0, v0, du, dv, oz, dz, t_a, t_b
             )
-            hit_r = r
-            hit_c = c
-            if has_structures:
-                t_col, part_col, row_col, col_col = _intersect_quad_columns(
-                    heights, structure_heights, r, c, u0, v0, du, dv, oz, dz, t_a, t_b
-                )
-                if t_col < t_hit:
-                    t_hit = t_col
-                    part = part_col
-                    hit_r = row_col
-                    hit_c = col_col
-            if t_hit < math.inf:
-                return t_hit, part, hit_r, hit_c, steps
+        if test_columns:
+            t_col, part_col, row_col, col_col = _intersect_quad_columns(
+                heights, structure_heights, r, c, u0, v0, du, dv, oz, dz, t_a, t_b
+            )
+            if t_col < t_hit:
+                t_hit = t_col
+                part = part_col
+                hit_r = row_col
+                hit_c = col_col
+        if t_hit < math.inf:
+            return t_hit, part, hit_r, hit_c, steps
         if t_b >= t_out:
             break
         r_prev = r
@@ -510,7 +522,7 @@ def cast_ray(heights, x_first, y_first, cell_size, ox, oy, oz, dx, dy, dz, max_r
     0. A zero direction or a non-finite origin returns ``inf`` rather than
     raising.
     """
-    no_pyramid = (heights, heights, heights, heights)
+    no_pyramid = (heights, heights, heights, heights, heights)
     t, _, _, _, _ = walk_ray(
         heights,
         heights,

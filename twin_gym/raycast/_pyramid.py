@@ -28,32 +28,46 @@ def _block_max(grid, factor):
     return blocks.max(axis=(1, 3))
 
 
+def _quad_max(values):
+    """Return the maximum of each quad's four corner values, (rows - 1, cols - 1)."""
+    return np.maximum(
+        np.maximum(values[:-1, :-1], values[:-1, 1:]),
+        np.maximum(values[1:, :-1], values[1:, 1:]),
+    )
+
+
 def build_pyramid(heights, structure_heights):
     """Build the max-height pyramid that lets rays skip blocks they pass over.
 
-    Level 0 holds, per quad, the maximum of its four corner heights and of
-    the column tops of its four corner cells, because exactly those cells'
-    footprints overlap the quad. Level ``k`` holds the maximum over blocks of
-    ``4**k`` x ``4**k`` quads.
+    Per quad it stores the maximum of its four corner heights, and apart
+    from it the highest column top of its four corner cells, because
+    exactly those cells' footprints overlap the quad. Level ``k`` in 1 to 3
+    holds the maximum of both over blocks of ``4**k`` x ``4**k`` quads.
 
     Args:
         heights: Cell-centre heights in metres, shape (rows, cols), float32 or
             float64.
         structure_heights: Column heights above the cell-centre height in
-            metres, shape (rows, cols), >= 0.
+            metres, shape (rows, cols), >= 0; 0 means no column.
 
     Returns:
-        A tuple of ``PYRAMID_LEVELS`` C-contiguous float32 arrays; level 0
-        has shape (rows - 1, cols - 1). Values are rounded up, so each is
-        at least the float64 maximum of the solid below it.
+        A tuple of ``PYRAMID_LEVELS + 1`` C-contiguous float32 arrays: the
+        terrain maximum per quad (rows - 1, cols - 1), levels 1 to 3, and the
+        column maximum per quad, ``-inf`` where a quad has no column. Values
+        are rounded up, so each is at least the float64 maximum it bounds.
     """
-    tops = heights.astype(np.float64) + structure_heights.astype(np.float64)
-    quad_max = np.maximum(
-        np.maximum(tops[:-1, :-1], tops[:-1, 1:]),
-        np.maximum(tops[1:, :-1], tops[1:, 1:]),
+    terrain = heights.astype(np.float64)
+    tops = np.where(
+        structure_heights > 0.0,
+        terrain + structure_heights.astype(np.float64),
+        -np.inf,
     )
-    levels = [np.ascontiguousarray(_round_up_float32(quad_max))]
+    terrain_max = _round_up_float32(_quad_max(terrain))
+    column_max = _round_up_float32(_quad_max(tops))
+    levels = [np.ascontiguousarray(terrain_max)]
+    coarser = np.maximum(terrain_max, column_max)
     for _ in range(1, PYRAMID_LEVELS):
-        coarser = _block_max(levels[-1], 1 << PYRAMID_SHIFT)
+        coarser = _block_max(coarser, 1 << PYRAMID_SHIFT)
         levels.append(np.ascontiguousarray(coarser))
+    levels.append(np.ascontiguousarray(column_max))
     return tuple(levels)

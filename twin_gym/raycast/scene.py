@@ -14,7 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin_gym.errors import InputError
-from twin_gym.raycast._cast import cast_rays, cast_rays_serial, surface_heights
+from twin_gym.raycast._cast import (
+    cast_rays,
+    cast_rays_serial,
+    count_invalid_rays,
+    surface_heights,
+)
 from twin_gym.raycast._kernels import MISS_CLASS, cast_ray
 from twin_gym.raycast._pyramid import build_pyramid
 from twin_gym.raycast.shapes import MovingShapes
@@ -22,10 +27,11 @@ from twin_gym.terrain.classes import SurfaceClass
 
 __all__ = ["MISS_CLASS", "MovingShapes", "RayHits", "RaycastScene", "cast_ray"]
 
-PARALLEL_MIN_RAYS = 4096
-"""Batches at least this large run on numba's thread pool; smaller ones
-serially, since waking the pool costs about a millisecond on a busy 2-core
-machine, more than casting a few thousand rays."""
+PARALLEL_MIN_RAYS = 16
+"""Batches at least this large run on numba's thread pool, smaller ones
+serially. The serial loop measured several times slower per ray than the
+``prange`` kernel even on one thread (numba 0.68), so only tiny batches, where
+waking the pool costs more than a microsecond, stay serial."""
 
 _CLASS_VALUES = np.array([int(member) for member in SurfaceClass], dtype=np.uint8)
 
@@ -155,15 +161,18 @@ def _validate_rays(origins_w, directions_w, max_range):
             f"directions_w must have the shape of origins_w {origins.shape}, got "
             f"{directions.shape}."
         )
-    for name, array in (("origins_w", origins), ("directions_w", directions)):
-        bad = ~np.isfinite(array).all(axis=1)
-        if bad.any():
-            index = int(np.flatnonzero(bad)[0])
-            raise InputError(
-                f"{name} must be finite, but ray {index} is {array[index].tolist()}."
-            )
-    zero = ~(np.abs(directions) > 0.0).any(axis=1)
-    if zero.any():
+    # One compiled pass finds the first bad ray. The NumPy checks below run
+    # only then, to name the value and count the zero directions.
+    if count_invalid_rays(origins, directions) > 0:
+        for name, array in (("origins_w", origins), ("directions_w", directions)):
+            bad = ~np.isfinite(array).all(axis=1)
+            if bad.any():
+                index = int(np.flatnonzero(bad)[0])
+                raise InputError(
+                    f"{name} must be finite, but ray {index} is "
+                    f"{array[index].tolist()}."
+                )
+        zero = ~(np.abs(directions) > 0.0).any(axis=1)
         index = int(np.flatnonzero(zero)[0])
         raise InputError(
             f"directions_w has {int(zero.sum())} zero-length directions, the first "

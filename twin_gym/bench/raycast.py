@@ -1,16 +1,468 @@
-"""Benchmark of raycast speed against its peers (not implemented yet)."""
+"""Benchmark of LiDAR ray casting against Open3D (Embree) and MuJoCo."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
 
 from twin_gym.errors import InputError
+
+JACKSBORO = "matplotlib:jacksboro_fault_dem.npz"
+"""Real 3 arc-second DEM shipped with matplotlib, so the benchmark needs no
+data folder."""
+
+JACKSBORO_CENTRE_LONLAT = (-84.24, 36.59)
+"""Centre of the benchmark twin, inside the Jacksboro DEM."""
+
+ROVER_HEIGHT_M = 1.5
+DRONE_HEIGHT_M = 40.0
+
+
+@dataclass(frozen=True)
+class PoseSet:
+    """Sensor poses and the rays they cast, all in the local world frame."""
+
+    name: str
+    positions_w: np.ndarray
+    """Sensor positions in metres, shape (poses, 3)."""
+    origins_w: np.ndarray
+    """Ray origins in metres, shape (poses * beams, 3)."""
+    directions_w: np.ndarray
+    """Unit ray directions, shape (poses * beams, 3)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this benchmark's options."""
+    parser.add_argument(
+        "--size", type=int, default=2048, help="twin edge in cells of 1 m (>= 256)"
+    )
+    parser.add_argument(
+        "--poses", type=int, default=16, help="sensor poses per height (>= 1)"
+    )
+    parser.add_argument(
+        "--channels", type=int, default=64, help="LiDAR channels (>= 1)"
+    )
+    parser.add_argument(
+        "--azimuth-steps", type=int, default=1024, help="LiDAR azimuth steps (>= 1)"
+    )
+    parser.add_argument(
+        "--max-range", type=float, default=200.0, help="LiDAR range in metres"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed repeats; the best is kept"
+    )
+    parser.add_argument(
+        "--mujoco-rays",
+        type=int,
+        default=1024,
+        help="rays per pose set in the fixed MuJoCo subsample",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for poses and buildings"
+    )
+    parser.add_argument(
+        "--skip-peers",
+        action="store_true",
+        help="time twin_gym only, no Open3D or MuJoCo",
+    )
+
+
+def lidar_directions_b(channels: int, azimuth_steps: int) -> np.ndarray:
+    """Return beam directions of an evenly spaced -22.5 to +22.5 degree LiDAR.
+
+    The 45 degree vertical field of view is that of a representative
+    64-channel unit. Shape (channels * azimuth_steps, 3), float64.
+    """
+    elevation = np.radians(np.linspace(-22.5, 22.5, channels))[:, None]
+    azimuth = (2.0 * math.pi * np.arange(azimuth_steps) / azimuth_steps)[None, :]
+    return np.stack(
+        np.broadcast_arrays(
+            np.cos(elevation) * np.cos(azimuth),
+            np.cos(elevation) * np.sin(azimuth),
+            np.sin(elevation),
+        ),
+        axis=-1,
+    ).reshape(-1, 3)
+
+
+def add_buildings(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Return structure heights of random rectangular buildings, metres.
+
+    About 800 buildings of 8 to 40 m footprint and 4 to 60 m height stand on
+    the twin, like a town spread over the whole area.
+    """
+    rows, cols = shape
+    structure_heights = np.zeros(shape, np.float32)
+    count = rows * cols // 5000
+    for _ in range(count):
+        height_m = rng.uniform(4.0, 60.0)
+        size_r, size_c = rng.integers(8, 41, 2)
+        row = rng.integers(0, rows - size_r)
+        col = rng.integers(0, cols - size_c)
+        structure_heights[row : row + size_r, col : col + size_c] = height_m
+    return structure_heights
+
+
+def build_bench_scene(size: int, seed: int):
+    """Build the benchmark twin: real relief upsampled to 1 m, with buildings."""
+    from twin_gym.raycast.scene import RaycastScene
+    from twin_gym.terrain.build import build_twin
+
+    lon, lat = JACKSBORO_CENTRE_LONLAT
+    half_lat = 0.55 * size / 111_000.0
+    half_lon = half_lat / math.cos(math.radians(lat))
+    twin = build_twin(
+        JACKSBORO,
+        cell_size=1.0,
+        aoi=(lon - half_lon, lat - half_lat, lon + half_lon, lat + half_lat),
+    )
+    rows, cols = twin.shape
+    if rows < size or cols < size:
+        raise InputError(f"the benchmark twin is {rows} x {cols}, smaller than {size}")
+    top = (rows - size) // 2
+    left = (cols - size) // 2
+    window = np.s_[top : top + size, left : left + size]
+    rng = np.random.default_rng(seed)
+    heights = twin.heights[window]
+    structure_heights = add_buildings(heights.shape, rng)
+    scene = RaycastScene(
+        heights,
+        twin.classes[window],
+        twin.valid[window],
+        twin.x_first + left,
+        twin.y_first - top,
+        1.0,
+        structure_heights=structure_heights,
+    )
+    return scene
+
+
+def make_pose_sets(scene, poses: int, directions_b: np.ndarray, seed: int):
+    """Return rover and drone pose sets at random free cells away from the edges.
+
+    The margin is 250 m, more than the LiDAR range, on twins large enough.
+    """
+    rng = np.random.default_rng(seed + 1)
+    rows, cols = scene.shape
+    margin = min(250, min(rows, cols) // 4)
+    pose_sets = []
+    for name, height_m in (("rover", ROVER_HEIGHT_M), ("drone", DRONE_HEIGHT_M)):
+        positions = []
+        while len(positions) < poses:
+            row, col = rng.integers(margin, rows - margin, 2)
+            if scene.structure_heights[row, col] > 0.0:
+                continue
+            x = scene.x_first + col * scene.cell_size
+            y = scene.y_first - row * scene.cell_size
+            positions.append((x, y, float(scene.heights[row, col]) + height_m))
+        positions = np.array(positions)
+        yaw = rng.uniform(0.0, 2.0 * math.pi, poses)
+        cos, sin = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
+        dx = cos * directions_b[None, :, 0] - sin * directions_b[None, :, 1]
+        dy = sin * directions_b[None, :, 0] + cos * directions_b[None, :, 1]
+        dz = np.broadcast_to(directions_b[None, :, 2], dx.shape)
+        directions_w = np.stack([dx, dy, dz], axis=-1).reshape(-1, 3)
+        origins_w = np.repeat(positions, len(directions_b), axis=0)
+        pose_sets.append(PoseSet(name, positions, origins_w, directions_w))
+    return pose_sets
+
+
+def best_time(function, repeats: int) -> float:
+    """Return the shortest wall time in seconds of ``repeats`` calls."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def first_scan_seconds() -> dict:
+    """Time imports and the first 64 x 1024 scan in a fresh Python process."""
+    code = (
+        "import time; t0 = time.perf_counter()\n"
+        "import numpy as np\n"
+        "from twin_gym.raycast.scene import RaycastScene\n"
+        "from twin_gym.sensors import SpinningLidar, SpinningLidarConfig\n"
+        "t1 = time.perf_counter()\n"
+        "rng = np.random.default_rng(0)\n"
+        "h = rng.normal(0, 1, (512, 512)).cumsum(0).astype(np.float32)\n"
+        "s = np.where(rng.random(h.shape) < 0.05, 10.0, 0.0)\n"
+        "scene = RaycastScene(h, np.zeros(h.shape, np.uint8), np.ones(h.shape, bool),"
+        " -256.0, 256.0, 1.0, structure_heights=s)\n"
+        "lidar = SpinningLidar(SpinningLidarConfig(channels=64, azimuth_steps=1024,"
+        " max_range=200.0))\n"
+        "t2 = time.perf_counter()\n"
+        "lidar.scan(scene, [[0.0, 0.0, float(h[256, 256]) + 40.0]], [[1.0, 0, 0, 0]])\n"
+        "t3 = time.perf_counter()\n"
+        "import json\n"
+        "print(json.dumps({'import_s': t1 - t0, 'first_scan_s': t3 - t2}))\n"
+    )
+    result = {}
+    for _ in range(2):
+        # The first run fills numba's cache if it is cold; the second is timed.
+        output = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        result = json.loads(output.stdout.strip().splitlines()[-1])
+    return result
+
+
+def time_twin_gym(scene, pose_set: PoseSet, max_range: float, threads: int, repeats):
+    """Return the best time in seconds to cast a pose set at a thread count."""
+    import numba
+
+    numba.set_num_threads(threads)
+
+    def cast():
+        return scene.cast(pose_set.origins_w, pose_set.directions_w, max_range)
+
+    cast()
+    return best_time(cast, repeats), cast()
+
+
+def open3d_scene(vertices: np.ndarray, faces: np.ndarray, shift: np.ndarray):
+    """Return an Open3D RaycastingScene of a mesh shifted by ``-shift``."""
+    import open3d
+
+    tracer = open3d.t.geometry.RaycastingScene()
+    tracer.add_triangles(
+        open3d.core.Tensor((vertices - shift).astype(np.float32)),
+        open3d.core.Tensor(faces.astype(np.uint32)),
+    )
+    return tracer
+
+
+def open3d_rays(origins_w, directions_w, shift):
+    """Return rays shifted by ``-shift`` as an Open3D float32 tensor (n, 6)."""
+    import open3d
+
+    rays = np.hstack([origins_w - shift, directions_w]).astype(np.float32)
+    return open3d.core.Tensor(rays)
+
+
+def crop_scene(scene, centre_w, radius_m):
+    """Return the part of a scene within ``radius_m`` (a square) of a point."""
+    from twin_gym.raycast.scene import RaycastScene
+
+    rows, cols = scene.shape
+    col = int(round((centre_w[0] - scene.x_first) / scene.cell_size))
+    row = int(round((scene.y_first - centre_w[1]) / scene.cell_size))
+    reach = int(math.ceil(radius_m / scene.cell_size)) + 1
+    r0, r1 = max(row - reach, 0), min(row + reach + 1, rows)
+    c0, c1 = max(col - reach, 0), min(col + reach + 1, cols)
+    window = np.s_[r0:r1, c0:c1]
+    return RaycastScene(
+        scene.heights[window],
+        scene.classes[window],
+        scene.valid[window],
+        scene.x_first + c0 * scene.cell_size,
+        scene.y_first - r0 * scene.cell_size,
+        scene.cell_size,
+        structure_heights=scene.structure_heights[window],
+    )
+
+
+def time_open3d(scene, pose_sets, max_range, threads, repeats):
+    """Time Open3D on the whole twin and on per-pose crops within range."""
+    from twin_gym.raycast.mesh import surface_mesh
+
+    shift = np.array([0.0, 0.0, float(np.round(np.median(scene.heights)))])
+    start = time.perf_counter()
+    vertices, faces = surface_mesh(scene)
+    whole = open3d_scene(vertices, faces, shift)
+    build_s = time.perf_counter() - start
+    results = {"open3d_build_s": build_s, "triangles": int(len(faces))}
+    for pose_set in pose_sets:
+        rays = open3d_rays(pose_set.origins_w, pose_set.directions_w, shift)
+        whole.cast_rays(rays, nthreads=threads)
+        seconds = best_time(
+            lambda r=rays: whole.cast_rays(r, nthreads=threads), repeats
+        )
+        t_hit = whole.cast_rays(rays, nthreads=threads)["t_hit"].numpy()
+        results[f"{pose_set.name}_whole_s"] = seconds
+        results[f"{pose_set.name}_whole_t"] = t_hit
+        beams = len(pose_set.origins_w) // len(pose_set.positions_w)
+        limited = 0.0
+        for index, position in enumerate(pose_set.positions_w):
+            part = crop_scene(scene, position, max_range)
+            tracer = open3d_scene(*surface_mesh(part), shift)
+            rows = slice(index * beams, (index + 1) * beams)
+            pose_rays = open3d_rays(
+                pose_set.origins_w[rows], pose_set.directions_w[rows], shift
+            )
+            tracer.cast_rays(pose_rays, nthreads=threads)
+            limited += best_time(
+                lambda t=tracer, r=pose_rays: t.cast_rays(r, nthreads=threads), repeats
+            )
+        results[f"{pose_set.name}_limited_s"] = limited
+    return results
+
+
+def time_mujoco(scene, pose_set, max_range, count, seed):
+    """Time mj_multiRay on a height field of the terrain (no buildings)."""
+    import mujoco
+
+    rows, cols = scene.shape
+    low, high = float(scene.heights.min()), float(scene.heights.max())
+    relief = max(high - low, 1e-3)
+    x_min, y_min, x_max, y_max = scene.bounds
+    half_x = 0.5 * (x_max - x_min)
+    half_y = 0.5 * (y_max - y_min)
+    xml = f"""
+    <mujoco>
+      <asset>
+        <hfield name="terrain" nrow="{rows}" ncol="{cols}"
+                size="{half_x} {half_y} {relief} 1.0"/>
+      </asset>
+      <worldbody>
+        <geom type="hfield" hfield="terrain"
+              pos="{x_min + half_x} {y_min + half_y} {low}"/>
+      </worldbody>
+    </mujoco>
+    """
+    model = mujoco.MjModel.from_xml_string(xml)
+    # MuJoCo's height field rows run from south to north.
+    model.hfield_data[:] = ((scene.heights[::-1] - low) / relief).ravel()
+    data = mujoco.MjData(model)
+    mujoco.mj_forward(model, data)
+    rng = np.random.default_rng(seed)
+    beams = len(pose_set.origins_w) // len(pose_set.positions_w)
+    per_pose = max(1, count // len(pose_set.positions_w))
+    picks = [rng.choice(beams, per_pose, replace=False) for _ in pose_set.positions_w]
+
+    def cast():
+        for index, position in enumerate(pose_set.positions_w):
+            vectors = pose_set.directions_w[index * beams + picks[index]]
+            geom_ids = np.zeros(per_pose, np.int32)
+            distances = np.zeros(per_pose)
+            mujoco.mj_multiRay(
+                model,
+                data,
+                np.asarray(position, np.float64),
+                np.ascontiguousarray(vectors).ravel(),
+                None,
+                True,
+                -1,
+                geom_ids,
+                distances,
+                None,
+                per_pose,
+                max_range,
+            )
+
+    seconds = best_time(cast, 1)
+    return seconds, per_pose * len(pose_set.positions_w)
 
 
 def run(args: argparse.Namespace) -> None:
     """Run the benchmark and print its table."""
-    raise InputError("twin-gym bench raycast is not implemented yet")
+    import numba
+
+    if args.size < 256 or args.poses < 1 or args.channels < 1 or args.azimuth_steps < 1:
+        raise InputError(
+            "size must be >= 256 and poses, channels and azimuth-steps >= 1, got "
+            f"{args.size}, {args.poses}, {args.channels}, {args.azimuth_steps}"
+        )
+    if not (math.isfinite(args.max_range) and args.max_range > 0.0):
+        raise InputError(
+            f"max-range must be a positive number of metres, got {args.max_range}"
+        )
+    max_threads = numba.config.NUMBA_NUM_THREADS
+    thread_counts = [t for t in (1, 2) if t <= max_threads]
+
+    start = time.perf_counter()
+    scene = build_bench_scene(args.size, args.seed)
+    directions_b = lidar_directions_b(args.channels, args.azimuth_steps)
+    pose_sets = make_pose_sets(scene, args.poses, directions_b, args.seed)
+    rows, cols = scene.shape
+    print(
+        f"twin {rows} x {cols} cells of 1 m from {JACKSBORO}, "
+        f"{int((scene.structure_heights > 0).sum())} building cells, "
+        f"built in {time.perf_counter() - start:.1f} s"
+    )
+    print(
+        f"LiDAR {args.channels} x {args.azimuth_steps}, {args.max_range:g} m, "
+        f"{args.poses} poses per height, {len(pose_sets[0].origins_w)} rays per set"
+    )
+    first = first_scan_seconds()
+    print(
+        f"fresh process, warm numba cache: imports {first['import_s']:.2f} s, "
+        f"first scan {first['first_scan_s']:.3f} s"
+    )
+
+    ours = {}
+    steps = {}
+    for pose_set in pose_sets:
+        for threads in thread_counts:
+            seconds, hits = time_twin_gym(
+                scene, pose_set, args.max_range, threads, args.repeats
+            )
+            ours[(pose_set.name, threads)] = (seconds, hits)
+        plain = scene.walk_steps(
+            pose_set.origins_w, pose_set.directions_w, args.max_range, use_pyramid=False
+        )
+        skipping = scene.walk_steps(
+            pose_set.origins_w, pose_set.directions_w, args.max_range
+        )
+        steps[pose_set.name] = (plain.mean(), skipping.mean())
+
+    print()
+    print("set    threads  twin_gym Mrays/s  steps/ray (plain walk -> pyramid)")
+    for pose_set in pose_sets:
+        for threads in thread_counts:
+            seconds, _ = ours[(pose_set.name, threads)]
+            rate = len(pose_set.origins_w) / seconds / 1e6
+            plain, skipping = steps[pose_set.name]
+            print(
+                f"{pose_set.name:6s} {threads:7d}  {rate:16.2f}  "
+                f"{plain:.1f} -> {skipping:.1f}"
+            )
+    if args.skip_peers:
+        return
+
+    print()
+    print(
+        "set    threads  Open3D whole Mrays/s  ratio  Open3D in-range Mrays/s  "
+        "ratio  range diff p99.9 / max m  hit/miss agree"
+    )
+    for threads in thread_counts:
+        peer = time_open3d(scene, pose_sets, args.max_range, threads, args.repeats)
+        for pose_set in pose_sets:
+            n = len(pose_set.origins_w)
+            seconds, hits = ours[(pose_set.name, threads)]
+            whole = n / peer[f"{pose_set.name}_whole_s"] / 1e6
+            limited = n / peer[f"{pose_set.name}_limited_s"] / 1e6
+            rate = n / seconds / 1e6
+            t_hit = peer[f"{pose_set.name}_whole_t"].astype(np.float64)
+            t_hit[t_hit > args.max_range] = np.inf
+            theirs_hit = np.isfinite(t_hit)
+            both = theirs_hit & hits.hit
+            diff = np.abs(hits.range[both] - t_hit[both])
+            print(
+                f"{pose_set.name:6s} {threads:7d}  {whole:20.2f}  {rate / whole:5.2f}  "
+                f"{limited:23.2f}  {rate / limited:5.2f}  "
+                f"{np.percentile(diff, 99.9):.1e} / {diff.max():.1e}  "
+                f"{np.mean(theirs_hit == hits.hit):.6f}"
+            )
+    print(
+        f"Open3D whole-twin mesh: {peer['triangles']} triangles, "
+        f"BVH built in {peer['open3d_build_s']:.1f} s (not in the rates)"
+    )
+
+    print()
+    print("set    MuJoCo mj_multiRay (height field only, 1 thread) Mrays/s  ratio")
+    for pose_set in pose_sets:
+        seconds, count = time_mujoco(
+            scene, pose_set, args.max_range, args.mujoco_rays, args.seed
+        )
+        rate = count / seconds / 1e6
+        ours_rate = len(pose_set.origins_w) / ours[(pose_set.name, 1)][0] / 1e6
+        print(f"{pose_set.name:6s} {rate:.4f} on {count} rays  {ours_rate / rate:.1f}")

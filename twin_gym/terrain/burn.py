@@ -19,7 +19,6 @@ import rasterio.windows
 import shapely
 from affine import Affine
 from pyproj import CRS
-from scipy import ndimage
 
 from twin_gym.errors import InputError
 from twin_gym.terrain.layers import BURN_ORDER, KIND_CLASS, LayerReport, LayerSpec
@@ -134,8 +133,10 @@ def _usable_features(
     allowed = (
         POLYGONAL if spec.kind in ("buildings", "vegetation") else POLYGONAL + LINEAR
     )
+    geometries = np.array([feature.geometry for feature in read.features])
+    valid = shapely.is_valid(geometries) if len(geometries) else np.array([])
     usable = []
-    for feature in read.features:
+    for index, feature in enumerate(read.features):
         geometry_type = feature.geometry.geom_type
         if geometry_type not in allowed:
             # A type mismatch is a property of mixed layers, not an error:
@@ -148,7 +149,7 @@ def _usable_features(
                 )
             )
             continue
-        if not shapely.is_valid(feature.geometry):
+        if not valid[index]:
             reason = shapely.is_valid_reason(feature.geometry)
             _invalid(spec, report, feature.fid, f"invalid geometry ({reason})")
             continue
@@ -164,9 +165,11 @@ def _inside_grid(
     box = shapely.box(
         left, top + rows * grids.transform.e, left + cols * grids.transform.a, top
     )
+    geometries = np.array([feature.geometry for feature in features])
+    overlaps = shapely.intersects(box, geometries) if features else []
     inside = []
-    for feature in features:
-        if shapely.intersects(box, feature.geometry):
+    for feature, overlap in zip(features, overlaps, strict=True):
+        if overlap:
             inside.append(feature)
         else:
             report.skipped.append((feature.fid, "outside the twin's grid"))
@@ -333,22 +336,27 @@ def _burn_buildings(
     geometries = [features[i].geometry for i in order]
     labels = _rasterize_labels(grids, geometries, spec.all_touched)
     count = len(features)
-    cells_per_building = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    # Buildings cover a small share of a large grid, so the work below runs
+    # on the flat indices of covered cells, not on whole-grid masks.
+    covered = np.flatnonzero(labels)
+    covered_labels = labels.ravel()[covered]
+    del labels
+    cells_per_building = np.bincount(covered_labels, minlength=count + 1)[1:]
     if count == 0 or not cells_per_building.any():
         for rank, index in enumerate(order):
             reason = _unplaced_reason(grids, geometries[rank], spec)
             report.skipped.append((features[index].fid, reason))
         return
 
-    base = ndimage.minimum(grids.heights, labels, index=np.arange(1, count + 1))
-    base = np.where(cells_per_building > 0, np.asarray(base, dtype=np.float64), 0.0)
-    roof = np.concatenate([[0.0], base + heights_m[order]])
-    covered = labels > 0
-    above = (roof[labels[covered]] - grids.heights[covered]).astype(np.float32)
-    grids.structure_heights[covered] = np.maximum(
-        grids.structure_heights[covered], above
-    )
-    grids.classes[covered] = KIND_CLASS["buildings"]
+    ground = grids.heights.ravel()[covered]
+    base = np.full(count + 1, np.inf)
+    np.minimum.at(base, covered_labels, ground)
+    base[~np.isfinite(base)] = 0.0
+    roof = base + np.concatenate([[0.0], heights_m[order]])
+    above = (roof[covered_labels] - ground).astype(np.float32)
+    structure_heights = grids.structure_heights.reshape(-1)
+    structure_heights[covered] = np.maximum(structure_heights[covered], above)
+    grids.classes.reshape(-1)[covered] = KIND_CLASS["buildings"]
 
     placed_heights = []
     for rank, index in enumerate(order):

@@ -8,7 +8,7 @@ each feature. :mod:`twin_gym.terrain.burn` places the features on the grid.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from twin_gym.errors import InputError
@@ -144,13 +144,22 @@ class LayerReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready values."""
-        document = asdict(self)
-        document["skipped"] = [list(item) for item in self.skipped]
-        document["warnings"] = [list(item) for item in self.warnings]
-        document["buildings"] = [list(item) for item in self.buildings]
-        if self.height_range_m is not None:
-            document["height_range_m"] = list(self.height_range_m)
-        return document
+        # Built by hand: dataclasses.asdict deep-copies every tuple, which
+        # takes a second for a layer of 50,000 buildings.
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "features": self.features,
+            "placed": self.placed,
+            "cells": self.cells,
+            "skipped": [list(item) for item in self.skipped],
+            "warnings": [list(item) for item in self.warnings],
+            "rules": dict(self.rules),
+            "height_range_m": (
+                None if self.height_range_m is None else list(self.height_range_m)
+            ),
+            "buildings": [list(item) for item in self.buildings],
+        }
 
 
 def layer_spec_from_dict(document: dict[str, Any], label: str) -> LayerSpec:

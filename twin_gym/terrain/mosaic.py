@@ -16,6 +16,7 @@ import numpy as np
 import rasterio.merge
 import rasterio.windows
 from affine import Affine
+from rasterio.enums import MaskFlags
 from rasterio.io import DatasetReader
 
 from twin_gym.errors import InputError
@@ -89,12 +90,25 @@ def window_around(
 def read_single(
     dataset: DatasetReader, bounds: tuple
 ) -> tuple[np.ma.MaskedArray, Affine] | None:
-    """Read band 1 under ``bounds`` with a margin; None where it misses."""
+    """Read band 1 under ``bounds`` with a margin as float32.
+
+    Returns the masked band and its transform, or None where the bounds miss
+    the raster.
+    """
     window = window_around(bounds, dataset.transform, dataset.width, dataset.height)
     if window is None:
         return None
-    band = dataset.read(1, window=window, masked=True)
-    return band, dataset.window_transform(window)
+    data = dataset.read(1, window=window, out_dtype="float32")
+    flags = dataset.mask_flag_enums[0]
+    if MaskFlags.all_valid in flags:
+        mask = np.zeros(data.shape, dtype=bool)
+    elif MaskFlags.nodata in flags:
+        # The nodata mask is data == nodata, so comparing here saves GDAL a
+        # second pass over the window.
+        mask = data == np.float32(dataset.nodata)
+    else:
+        mask = dataset.read_masks(1, window=window) == 0
+    return np.ma.MaskedArray(data, mask=mask), dataset.window_transform(window)
 
 
 def read_mosaic(
@@ -133,7 +147,7 @@ def read_mosaic(
         list(tiles),
         bounds=(left, bottom, right, top),
         res=(res_x, res_y),
-        dtype="float64",
+        dtype="float32",
         masked=True,
     )
     return merged[0], transform

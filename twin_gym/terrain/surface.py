@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,12 @@ logger = logging.getLogger(__name__)
 
 VERTICAL_UNIT_M = {"m": 1.0, "ft": 0.3048, "us-ft": 1200.0 / 3937.0}
 """Metres per unit of each ``vertical_unit`` choice other than ``"auto"``."""
+
+
+WARP_THREADS = min(os.cpu_count() or 1, 8)
+"""GDAL warp threads; the result does not depend on their number."""
+WARP_MEMORY_MB = 256
+"""GDAL warp chunk memory; larger chunks cut per-chunk overhead on large grids."""
 
 
 def vertical_unit_m(unit: str, src_crs: CRS) -> float:
@@ -60,6 +67,8 @@ def warp_to_grid(
         dst_crs=dst_crs.to_wkt(),
         dst_nodata=np.nan,
         resampling=Resampling[resampling],
+        num_threads=WARP_THREADS,
+        warp_mem_limit=WARP_MEMORY_MB,
     )
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import struct
+import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -260,24 +263,88 @@ class TerrainTwin:
             )
 
     @classmethod
-    def load(cls, path: str) -> TerrainTwin:
-        """Read a twin that :meth:`save` wrote."""
+    def load(cls, path: str, mmap: bool = False) -> TerrainTwin:
+        """Read a twin that :meth:`save` wrote.
+
+        Args:
+            path: The ``.npz`` file.
+            mmap: Map the arrays from the file copy-on-write instead of
+                reading them, so a large twin loads at once and its pages are
+                read on first use. Writes to the arrays stay in memory.
+
+        Raises:
+            ValueError, KeyError, OSError, zipfile.BadZipFile: The file is not
+                a complete twin file.
+        """
+        if mmap:
+            data = _map_npz(path)
+            return cls._from_arrays(data, json.loads(data["header"].tobytes().decode()))
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(data["header"].tobytes().decode())
-            return cls(
-                heights=data["heights"],
-                valid=data["valid"],
-                classes=data["classes"],
-                transform=Affine(*header["transform"]),
-                crs_wkt=header["crs_wkt"],
-                origin_xy=tuple(header["origin_xy"]),
-                anchor_lonlat=tuple(header["anchor_lonlat"]),
-                convergence_deg=header["convergence_deg"],
-                scale_factor=header["scale_factor"],
-                vertical_datum=header["vertical_datum"],
-                metadata=header["metadata"],
-                structure_heights=data["structure_heights"],
+            return cls._from_arrays(data, header)
+
+    @classmethod
+    def _from_arrays(cls, data, header: dict[str, Any]) -> TerrainTwin:
+        return cls(
+            heights=data["heights"],
+            valid=data["valid"],
+            classes=data["classes"],
+            transform=Affine(*header["transform"]),
+            crs_wkt=header["crs_wkt"],
+            origin_xy=tuple(header["origin_xy"]),
+            anchor_lonlat=tuple(header["anchor_lonlat"]),
+            convergence_deg=header["convergence_deg"],
+            scale_factor=header["scale_factor"],
+            vertical_datum=header["vertical_datum"],
+            metadata=header["metadata"],
+            structure_heights=data["structure_heights"],
+        )
+
+
+def _map_npz(path: str) -> dict[str, np.ndarray]:
+    """Map every member of an uncompressed ``.npz`` file copy-on-write.
+
+    Raises:
+        ValueError: A member is compressed or its data runs past the file's
+            end (a truncated file).
+    """
+    size = os.path.getsize(path)
+    arrays = {}
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as stream:
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"{path}: member {info.filename} is compressed")
+            # The local file header is 30 bytes plus the name and extra field,
+            # whose lengths it stores at bytes 26 to 29.
+            stream.seek(info.header_offset)
+            local_header = stream.read(30)
+            if len(local_header) != 30:
+                raise ValueError(f"{path} is truncated in member {info.filename}")
+            name_length, extra_length = struct.unpack("<HH", local_header[26:30])
+            stream.seek(info.header_offset + 30 + name_length + extra_length)
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(
+                    stream
+                )
+            else:
+                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(
+                    stream
+                )
+            offset = stream.tell()
+            nbytes = int(np.prod(shape)) * dtype.itemsize
+            if offset + nbytes > size:
+                raise ValueError(f"{path} is truncated in member {info.filename}")
+            mapped = np.memmap(
+                path,
+                dtype=dtype,
+                mode="c",
+                offset=offset,
+                shape=shape,
+                order="F" if fortran_order else "C",
             )
+            arrays[info.filename.removesuffix(".npy")] = mapped.view(np.ndarray)
+    return arrays
 
 
 def ground_classes(valid: np.ndarray) -> np.ndarray:

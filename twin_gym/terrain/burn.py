@@ -21,6 +21,7 @@ from affine import Affine
 from pyproj import CRS
 
 from twin_gym.errors import InputError
+from twin_gym.terrain.generated import GENERATED_PREFIX, generate_layer
 from twin_gym.terrain.layers import BURN_ORDER, KIND_CLASS, LayerReport, LayerSpec
 from twin_gym.terrain.lengths import FOOT_M, parse_length
 from twin_gym.terrain.vectors import Feature, ReadLayer, is_osm, read_vector_file
@@ -69,6 +70,17 @@ def apply_layers(grids: Grids, layers: tuple[LayerSpec, ...]) -> list[LayerRepor
 
 
 def _apply_layer(grids: Grids, spec: LayerSpec) -> LayerReport:
+    if spec.source.startswith(GENERATED_PREFIX):
+        rows, cols = grids.heights.shape
+        left, top = grids.transform.c, grids.transform.f
+        bounds = (
+            left,
+            top + rows * grids.transform.e,
+            left + cols * grids.transform.a,
+            top,
+        )
+        read = generate_layer(spec.source, spec.kind, bounds)
+        return _place_read_layer(grids, spec, read, spec.source)
     path = Path(spec.source).expanduser()
     if not path.is_file():
         raise InputError(f"{spec.kind} layer not found: {path}; check the path")
@@ -78,8 +90,13 @@ def _apply_layer(grids: Grids, spec: LayerSpec) -> LayerReport:
         read = read_osm_file(path, spec.kind, grids.crs)
     else:
         read = read_vector_file(path, grids.crs, crs=spec.crs, where=spec.where)
+    return _place_read_layer(grids, spec, read, str(path))
 
-    report = LayerReport(spec.kind, str(path))
+
+def _place_read_layer(
+    grids: Grids, spec: LayerSpec, read: ReadLayer, label: str
+) -> LayerReport:
+    report = LayerReport(spec.kind, label)
     report.features = len(read.features) + len(read.unreadable)
     for fid, reason in read.unreadable:
         _invalid(spec, report, fid, reason)
@@ -100,7 +117,7 @@ def _apply_layer(grids: Grids, spec: LayerSpec) -> LayerReport:
         report.placed,
         report.features,
         spec.kind,
-        path,
+        label,
         len(report.skipped),
     )
     return report

@@ -224,6 +224,7 @@ class TerrainTwin:
         rows, cols = self.shape
         low, high = self.height_range()
         return {
+            "source": self.metadata.get("source", "unknown"),
             "size": f"{cols} x {rows} cells",
             "cell_size_m": self.cell_size,
             "crs": self.crs.name,

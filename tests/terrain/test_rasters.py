@@ -11,6 +11,7 @@ import rasterio.warp
 import rasterio.windows
 import shapely
 from affine import Affine
+from pyproj import Transformer
 from scipy import ndimage
 from synthetic import write_dem
 
@@ -473,3 +474,100 @@ def test_windowed_read_of_large_file(shared_data):
 
     assert twin.shape[0] < 20
     assert twin.shape[1] < 30
+
+
+def test_whitebox_pixel_is_point_against_sidecar(shared_data):
+    """The .dep sidecar gives the origin without GDAL's half-pixel shift."""
+    with open(shared_data / "whitebox/DEM.dep") as stream:
+        header = dict(line.split(":\t", 1) for line in stream if ":\t" in line)
+    west, east = float(header["West"]), float(header["East"])
+    south, north = float(header["South"]), float(header["North"])
+    res_x = (east - west) / int(header["Cols"])
+    res_y = (north - south) / int(header["Rows"])
+
+    twin = build_twin(
+        shared_data / WHITEBOX,
+        use_cache=False,
+        cell_size=30.0,
+        src_crs="EPSG:32617",
+        working_crs="EPSG:32617",
+    )
+
+    # The sidecar's North and West are the centre of the first pixel, and its
+    # East and South sit one pixel further on. GDAL's edges, which the twin
+    # must follow, are half a pixel outward of North and West. The grid's
+    # edges lie less than a cell outside them; 30 m cells tell a 45 m shift.
+    left, bottom, right, top = twin.bounds
+    assert west - 0.5 * res_x - 30.0 < left <= west - 0.5 * res_x
+    assert north + 0.5 * res_y <= top < north + 0.5 * res_y + 30.0
+    assert east - 0.5 * res_x <= right < east - 0.5 * res_x + 30.0
+    assert south + 0.5 * res_y - 30.0 < bottom <= south + 0.5 * res_y
+
+
+def source_footprint_range(dataset, xs, ys, unit_m, src_nodata):
+    """Return min and max of the source pixels under points (xs, ys), or None.
+
+    The window spans the pixels of every point plus one pixel around them.
+    None where it leaves the raster or holds no data.
+    """
+    cols, rows = ~dataset.transform @ (np.asarray(xs), np.asarray(ys))
+    rows, cols = np.floor(rows).astype(int), np.floor(cols).astype(int)
+    row0, row1 = min(rows) - 1, max(rows) + 2
+    col0, col1 = min(cols) - 1, max(cols) + 2
+    if row0 < 0 or col0 < 0 or row1 > dataset.height or col1 > dataset.width:
+        return None
+    window = rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
+    block = dataset.read(1, window=window, masked=True).astype(np.float64)
+    values = block.filled(np.nan)
+    if src_nodata is not None:
+        values[values == src_nodata] = np.nan
+    if not np.all(np.isfinite(values)):
+        return None
+    return values.min() * unit_m, values.max() * unit_m
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "value_range"), EVERY_DEM.values(), ids=EVERY_DEM.keys()
+)
+def test_heights_at_known_points(shared_data, name, options, value_range):
+    """Twin heights lie within the source pixels around the same point.
+
+    The source is read with rasterio and the point moved into its CRS with a
+    fresh pyproj transformer, independent of the build.
+    """
+    twin = build_twin(shared_data / name, use_cache=False, **options)
+    unit_m = twin.metadata["vertical_unit_m"]
+    rows, cols = twin.shape
+    sample_rows = np.linspace(rows * 0.2, rows * 0.8, 5).astype(int)
+    sample_cols = np.linspace(cols * 0.2, cols * 0.8, 5).astype(int)
+    grid_rows, grid_cols = np.meshgrid(sample_rows, sample_cols, indexing="ij")
+    x, y = twin.cell_centre(grid_rows.ravel(), grid_cols.ravel())
+    src_crs = options.get("src_crs")
+
+    checked = 0
+    with rasterio.open(shared_data / name) as dataset:
+        crs = src_crs or dataset.crs.to_wkt()
+        to_source = Transformer.from_crs(twin.crs, crs, always_xy=True)
+        sx, sy = to_source.transform(x + twin.origin_xy[0], y + twin.origin_xy[1])
+        # The corners of the 2 x 2 cells around each centre bound the pixels
+        # that a downsampling warp may average.
+        size = twin.cell_size
+        offsets = [(-size, -size), (-size, size), (size, -size), (size, size)]
+        corners = [
+            to_source.transform(x + dx + twin.origin_xy[0], y + dy + twin.origin_xy[1])
+            for dx, dy in offsets
+        ]
+        for index in range(len(sx)):
+            xs = [float(sx[index])] + [float(c[0][index]) for c in corners]
+            ys = [float(sy[index])] + [float(c[1][index]) for c in corners]
+            bounds = source_footprint_range(
+                dataset, xs, ys, unit_m, options.get("src_nodata")
+            )
+            row, col = grid_rows.ravel()[index], grid_cols.ravel()[index]
+            if bounds is None or not twin.valid[row, col]:
+                continue
+            low, high = bounds
+            height = twin.heights[row, col]
+            assert low - 1e-3 <= height <= high + 1e-3, (sx[index], sy[index])
+            checked += 1
+    assert checked >= 5

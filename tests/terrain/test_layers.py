@@ -318,6 +318,8 @@ def test_structures_skip_no_data_cells(tmp_path):
     report = twin.metadata["layers"][0]
     assert report["placed"] == 1
     assert report["skipped"] == [["1", "stands only on cells without terrain data"]]
+    # Building 1 covers 100 no-data cells; building 2 covers 50 on each side.
+    assert report["cells_on_no_data"] == 150
     assert not twin.structure_heights[~twin.valid].any()
     assert (twin.classes[~twin.valid] == SurfaceClass.NO_DATA).all()
 

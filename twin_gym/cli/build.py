@@ -58,6 +58,8 @@ def print_layer_reports(reports: list[dict], max_skipped: int = 10) -> None:
             f"{report['features']} features, {report['placed']} placed, "
             f"{len(report['skipped'])} not placed, {report['cells']} cells"
         )
+        if report.get("cells_on_no_data"):
+            line += f", {report['cells_on_no_data']} cells left out on no-data terrain"
         if report.get("height_range_m"):
             low, high = report["height_range_m"]
             rules = ", ".join(f"{n} by {r}" for r, n in sorted(report["rules"].items()))

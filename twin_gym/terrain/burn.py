@@ -194,11 +194,15 @@ def _inside_grid(
 
 
 def _rasterize_labels(
-    grids: Grids, geometries: list[shapely.Geometry], all_touched: bool
+    grids: Grids,
+    geometries: list[shapely.Geometry],
+    all_touched: bool,
+    report: LayerReport,
 ) -> np.ndarray:
     """Return the 1-based index of the geometry on each cell, 0 for none.
 
-    Where geometries overlap, the later one in the list wins.
+    Where geometries overlap, the later one in the list wins. Cells without
+    valid terrain get 0, and ``report.cells_on_no_data`` counts them.
     """
     labels = np.zeros(grids.heights.shape, dtype=np.int32)
     if geometries:
@@ -208,7 +212,10 @@ def _rasterize_labels(
             transform=grids.transform,
             all_touched=all_touched,
         )
-    labels[~grids.valid] = 0
+    if not grids.valid.all():
+        invalid = ~grids.valid
+        report.cells_on_no_data += int(np.count_nonzero(labels[invalid]))
+        labels[invalid] = 0
     return labels
 
 
@@ -269,7 +276,7 @@ def _burn_surfaces(
             width = _line_width(spec, feature, unit_m, report)
             geometry = shapely.buffer(geometry, width / 2)
         geometries.append(geometry)
-    labels = _rasterize_labels(grids, geometries, spec.all_touched)
+    labels = _rasterize_labels(grids, geometries, spec.all_touched, report)
     cells_per_feature = np.bincount(labels.ravel(), minlength=len(features) + 1)
     grids.classes[labels > 0] = KIND_CLASS[spec.kind]
     for index, feature in enumerate(features):
@@ -351,7 +358,7 @@ def _burn_buildings(
     # Taller buildings are burned last, so they win the cells two share.
     order = np.argsort(heights_m, kind="stable")
     geometries = [features[i].geometry for i in order]
-    labels = _rasterize_labels(grids, geometries, spec.all_touched)
+    labels = _rasterize_labels(grids, geometries, spec.all_touched, report)
     count = len(features)
     # Buildings cover a small share of a large grid, so the work below runs
     # on the flat indices of covered cells, not on whole-grid masks.

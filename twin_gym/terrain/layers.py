@@ -127,6 +127,9 @@ class LayerReport:
     """Features placed on at least one cell."""
     cells: int = 0
     """Cells that the layer's class covers after the burn."""
+    cells_on_no_data: int = 0
+    """Cells that features cover but that have no valid terrain, so they
+    were left out."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(feature id, reason) of each feature that was not placed."""
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -152,6 +155,7 @@ class LayerReport:
             "features": self.features,
             "placed": self.placed,
             "cells": self.cells,
+            "cells_on_no_data": self.cells_on_no_data,
             "skipped": [list(item) for item in self.skipped],
             "warnings": [list(item) for item in self.warnings],
             "rules": dict(self.rules),

@@ -508,7 +508,7 @@ def source_footprint_range(dataset, xs, ys, unit_m, src_nodata):
     """Return min and max of the source pixels under points (xs, ys), or None.
 
     The window spans the pixels of every point plus one pixel around them.
-    None where it leaves the raster or holds no data.
+    None where it leaves the raster or contains no data.
     """
     cols, rows = ~dataset.transform @ (np.asarray(xs), np.asarray(ys))
     rows, cols = np.floor(rows).astype(int), np.floor(cols).astype(int)

@@ -83,7 +83,7 @@ class BuildOptions:
     CRS's vertical axis, else metres. Twins store metres."""
     dsm: str | None = None
     """Path of a surface model (DSM) of the same area, in any CRS. Where the
-    DSM stands more than ``structure_threshold`` above the terrain, the
+    DSM is more than ``structure_threshold`` above the terrain, the
     cell gets a structure of that height and the building class."""
     structure_threshold: float = 2.5
     """Least DSM height above the terrain, in metres, that counts as a

@@ -156,8 +156,8 @@ def _usable_features(
     for index, feature in enumerate(read.features):
         geometry_type = feature.geometry.geom_type
         if geometry_type not in allowed:
-            # A type mismatch is a property of mixed layers, not an error:
-            # a water layer may carry points of springs, say.
+            # A type mismatch is a property of mixed layers, not an error.
+            # A water layer may contain points of springs, for example.
             report.skipped.append(
                 (
                     feature.fid,
@@ -283,8 +283,8 @@ def _burn_surfaces(
         if cells_per_feature[index + 1] > 0:
             report.placed += 1
             continue
-        # Features that overlap, such as roads at a junction, share cells;
-        # one whose cells all went to later features is still placed.
+        # Features that overlap, such as roads at a junction, share cells.
+        # One whose cells all went to later features is still placed.
         covered, valid = _cells_under(grids, geometries[index], spec.all_touched)
         if (covered & valid).any():
             report.placed += 1

@@ -66,15 +66,15 @@ class LayerSpec:
     lane_width: float = 3.5
     """Width of one lane in metres."""
     default_width: float | None = None
-    """Width of a line with neither width nor lanes, in metres; 6 m for
-    roads and 3 m for water when None."""
+    """Width of a line with neither width nor lanes, in metres. None means
+    6 m for roads and 3 m for water."""
     all_touched: bool = False
     """Place a feature on every cell it touches. False places it on the
     cells whose centre it covers, so a footprint keeps its area on average
     but one smaller than a cell may cover no centre and is reported."""
     on_invalid: Literal["skip", "fail"] = "skip"
-    """``"skip"`` leaves out invalid features and reports them; ``"fail"``
-    stops the build at the first one with an error naming it."""
+    """``"skip"`` leaves out invalid features and reports them, and
+    ``"fail"`` stops the build at the first one with an error naming it."""
 
     def __post_init__(self) -> None:
         if self.kind not in LAYER_KINDS:

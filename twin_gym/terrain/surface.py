@@ -36,8 +36,8 @@ def vertical_unit_m(unit: str, src_crs: CRS) -> float:
     """Return metres per source height unit.
 
     ``"auto"`` reads the unit of the vertical axis of a compound CRS and
-    falls back to metres, because a horizontal CRS in feet says nothing
-    about the heights.
+    falls back to metres, because the unit of a horizontal CRS does not
+    apply to heights.
     """
     if unit != "auto":
         return VERTICAL_UNIT_M[unit]
@@ -94,8 +94,8 @@ def add_dsm_structures(
 ) -> dict[str, Any]:
     """Give cells where the DSM rises above the terrain a structure.
 
-    The DSM is warped onto the twin's grid like the terrain. Where it stands
-    more than ``threshold`` metres above a valid cell, the cell's structure
+    The DSM is warped onto the twin's grid like the terrain. Where it is more
+    than ``threshold`` metres above a valid cell, the cell's structure
     height is the difference and its class is building. Trees count as
     structures too, because a DSM cannot tell them from roofs.
 

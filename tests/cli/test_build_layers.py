@@ -198,3 +198,28 @@ def test_layer_crs_missing_one_line(tmp_path, cache_folder, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "no_crs.csv has no CRS" in err
+
+
+def test_info_shows_layers(shared_data, tmp_path, cache_folder, capsys):
+    output = tmp_path / "alexandria.npz"
+    main(
+        [
+            "build",
+            str(shared_data / ALEXANDRIA_DTM),
+            "--cell-size",
+            "2",
+            "--layer",
+            "buildings",
+            str(shared_data / ALEXANDRIA_BUILDINGS),
+            "-o",
+            str(output),
+        ]
+    )
+    capsys.readouterr()
+
+    code = main(["info", str(output)])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"source            {shared_data / ALEXANDRIA_DTM}" in out
+    assert "layer buildings: buildings.geojson: 84 features" in out

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from twin_gym.cli._options import add_build_options, resolve_map
-from twin_gym.cli.info import print_summary
+from twin_gym.cli.info import print_layer_reports, print_summary
 from twin_gym.terrain.cache import write_atomic
 
 
@@ -48,30 +48,3 @@ def run(args: argparse.Namespace) -> None:
         print(f"wrote {args.report}")
     print_summary(definition.name, twin)
     print_layer_reports(layer_reports)
-
-
-def print_layer_reports(reports: list[dict], max_skipped: int = 10) -> None:
-    """Print each layer's counts, height range and first skipped features."""
-    for report in reports:
-        line = (
-            f"layer {report['kind']}: {Path(report['source']).name}: "
-            f"{report['features']} features, {report['placed']} placed, "
-            f"{len(report['skipped'])} not placed, {report['cells']} cells"
-        )
-        if report.get("cells_on_no_data"):
-            line += f", {report['cells_on_no_data']} cells left out on no-data terrain"
-        if report.get("height_range_m"):
-            low, high = report["height_range_m"]
-            rules = ", ".join(f"{n} by {r}" for r, n in sorted(report["rules"].items()))
-            line += f", heights {low:.2f} to {high:.2f} m ({rules})"
-        print(line)
-        problems = [("not placed", item) for item in report["skipped"]] + [
-            ("warning", item) for item in report["warnings"]
-        ]
-        for label, (fid, reason) in problems[:max_skipped]:
-            print(f"  {label}: {fid}: {reason}")
-        if len(problems) > max_skipped:
-            print(
-                f"  ... {len(problems) - max_skipped} more; --report FILE "
-                "writes them all"
-            )

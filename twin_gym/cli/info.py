@@ -1,4 +1,4 @@
-"""``twin-gym info``: size, CRS, bounds, heights and cell size of a twin."""
+"""``twin-gym info``: size, CRS, bounds, heights, cell size and layers of a twin."""
 
 from __future__ import annotations
 
@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> None:
         twin = definition.build(use_cache=not args.no_cache)
         name = definition.name
     print_summary(name, twin, as_json=args.json)
+    if not args.json:
+        print_layer_reports(twin.metadata.get("layers", []))
 
 
 def print_summary(name: str, twin: TerrainTwin, as_json: bool = False) -> None:
@@ -55,3 +57,30 @@ def print_summary(name: str, twin: TerrainTwin, as_json: bool = False) -> None:
     width = max(len(key) for key in facts)
     for key, value in facts.items():
         print(f"{key:<{width}}  {value}")
+
+
+def print_layer_reports(reports: list[dict], max_skipped: int = 10) -> None:
+    """Print each layer's counts, height range and first skipped features."""
+    for report in reports:
+        line = (
+            f"layer {report['kind']}: {Path(report['source']).name}: "
+            f"{report['features']} features, {report['placed']} placed, "
+            f"{len(report['skipped'])} not placed, {report['cells']} cells"
+        )
+        if report.get("cells_on_no_data"):
+            line += f", {report['cells_on_no_data']} cells left out on no-data terrain"
+        if report.get("height_range_m"):
+            low, high = report["height_range_m"]
+            rules = ", ".join(f"{n} by {r}" for r, n in sorted(report["rules"].items()))
+            line += f", heights {low:.2f} to {high:.2f} m ({rules})"
+        print(line)
+        problems = [("not placed", item) for item in report["skipped"]] + [
+            ("warning", item) for item in report["warnings"]
+        ]
+        for label, (fid, reason) in problems[:max_skipped]:
+            print(f"  {label}: {fid}: {reason}")
+        if len(problems) > max_skipped:
+            print(
+                f"  ... {len(problems) - max_skipped} more; --report FILE "
+                "writes them all"
+            )

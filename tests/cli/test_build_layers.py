@@ -223,3 +223,24 @@ def test_info_shows_layers(shared_data, tmp_path, cache_folder, capsys):
     assert code == 0
     assert f"source            {shared_data / ALEXANDRIA_DTM}" in out
     assert "layer buildings: buildings.geojson: 84 features" in out
+
+
+def test_build_from_tiles(shared_data, tmp_path, cache_folder, capsys):
+    tiles = [str(shared_data / "sf-tiles" / f"elevation{i}.tif") for i in (1, 2)]
+
+    code = main(["build", *tiles, "--cell-size", "20"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "mosaic of 2 tiles (elevation1.tif, ...)" in out
+
+
+def test_build_missing_tile(shared_data, tmp_path, cache_folder, capsys):
+    tile = str(shared_data / "sf-tiles" / "elevation1.tif")
+
+    code = main(["build", tile, str(tmp_path / "elevation3.tif")])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "DEM tile not found" in err
+    assert "elevation3.tif" in err

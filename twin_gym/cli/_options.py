@@ -79,11 +79,20 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def resolve_map(target: str, args: argparse.Namespace) -> MapDefinition:
+def resolve_map(target: str | list[str], args: argparse.Namespace) -> MapDefinition:
     """Return the map a subcommand works on, with command-line overrides.
 
-    ``target`` is a bundled map name, a map TOML path or a DEM path.
+    ``target`` is a bundled map name, a map TOML path or a DEM path, or a
+    list of DEM tile paths that form one mosaic.
     """
+    if isinstance(target, list) and len(target) == 1:
+        target = target[0]
+    if isinstance(target, list):
+        for tile in target:
+            if not Path(tile).is_file():
+                raise InputError(f"DEM tile not found: {tile}; check the path")
+        definition = MapDefinition(name=Path(target[0]).stem, source=tuple(target))
+        return _with_overrides(definition, args)
     path = Path(target)
     # A missing "dem.tif" is a DEM path with a typo, not a map name, because
     # map names have no suffix.
@@ -94,6 +103,12 @@ def resolve_map(target: str, args: argparse.Namespace) -> MapDefinition:
         if not path.exists():
             raise InputError(f"DEM not found: {path}; check the path")
         definition = MapDefinition(name=path.stem, source=str(path))
+    return _with_overrides(definition, args)
+
+
+def _with_overrides(
+    definition: MapDefinition, args: argparse.Namespace
+) -> MapDefinition:
     overrides = {
         "cell_size": args.cell_size,
         "working_crs": args.working_crs,

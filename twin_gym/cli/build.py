@@ -19,7 +19,10 @@ def add_parser(commands) -> None:
         description="Build (or load from the cache) a terrain twin and report it.",
     )
     parser.add_argument(
-        "target", help="bundled map name, map TOML file, or DEM raster path"
+        "target",
+        nargs="+",
+        help="bundled map name, map TOML file, DEM raster path, or several DEM "
+        "tiles in one CRS to mosaic",
     )
     parser.add_argument(
         "-o", "--output", type=Path, help="also write the twin to this .npz file"

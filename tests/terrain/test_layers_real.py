@@ -308,3 +308,35 @@ def test_osm_oakland_bz2_outside_bounds(shared_data, tmp_path):
         point = shapely.Polygon(ring).representative_point()
         row, col = cell_at_lonlat(twin, point.x, point.y)
         assert twin.classes[row, col] == SurfaceClass.BUILDING, way.get("id")
+
+
+def test_osm_pbf_equals_xml(shared_data, tmp_path):
+    import osmium
+
+    xml_path = shared_data / PLANET
+    pbf_path = tmp_path / "planet.osm.pbf"
+    with osmium.SimpleWriter(str(pbf_path)) as writer:
+        for entity in osmium.FileProcessor(str(xml_path)):
+            writer.add(entity)
+    dem = flat_dem_over(
+        tmp_path, "bavaria.tif", (10.064, 48.132, 10.075, 48.140), "EPSG:4326", 0.0005
+    )
+
+    from_xml = build_twin(
+        dem,
+        use_cache=False,
+        cell_size=1.0,
+        layers=(LayerSpec("buildings", str(xml_path)),),
+    )
+    from_pbf = build_twin(
+        dem,
+        use_cache=False,
+        cell_size=1.0,
+        layers=(LayerSpec("buildings", str(pbf_path)),),
+    )
+
+    xml_report = from_xml.metadata["layers"][0]
+    pbf_report = from_pbf.metadata["layers"][0]
+    assert pbf_report["buildings"] == xml_report["buildings"]
+    assert pbf_report["skipped"] == xml_report["skipped"]
+    np.testing.assert_array_equal(from_pbf.classes, from_xml.classes)

@@ -267,3 +267,26 @@ def test_batched_vehicles_match_single(parallel):
     run(single, [0.2, 0.8, 0.0], 3.0)
     run(many, [0.2, 0.8, 0.0], 3.0)
     np.testing.assert_array_equal(many.state, np.repeat(single.state, 20, axis=0))
+
+
+@pytest.mark.parametrize("physics_hz", [100.0, 200.0])
+def test_euler_integrator_is_first_order(physics_hz):
+    # Constant acceleration down a slope: Euler's velocity is exact and its
+    # position lags the closed form by a t dt / 2 along the slope.
+    sim = RoverSim(
+        ROVER,
+        1,
+        physics_hz=physics_hz,
+        terrain=plane(-0.1),
+        traction={SurfaceClass.GROUND: SurfaceTraction(0.6, 0.05)},
+        integrator="euler",
+    )
+    sim.reset(np.array([[0.0, 0.0]]))
+    states, _ = run(sim, [0.0, 0.0, 0.0], 1.0)
+    theta = -states[0, 0, gk.S_PITCH]
+    accel = G * (math.sin(theta) - 0.05 * math.cos(theta))
+    dt = 1.0 / physics_hz
+    assert states[-1, 0, gk.S_VX] == pytest.approx(accel, rel=1e-7)
+    lag = 0.5 * accel * dt * math.cos(theta)
+    exact = 0.5 * accel * math.cos(theta)
+    assert states[-1, 0, gk.S_X] == pytest.approx(exact - lag, rel=1e-7)

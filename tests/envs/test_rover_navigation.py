@@ -150,6 +150,8 @@ def test_full_throttle_downhill_can_roll_over():
             if terminated or truncated:
                 break
         failures.add(info["failure"])
+        if "rolled_over" in failures:
+            break
     assert "rolled_over" in failures
 
 

@@ -82,7 +82,16 @@ F_PITCH = 1
 F_ROLL = 2
 F_FRICTION = 3
 F_ROLLING = 4
-SURFACE_SIZE = 5
+# Derived once per step so that the four RK4 stages need no trigonometry of
+# the slope: cos(pitch), cos(roll), gravity along body x and y (m/s^2), and
+# the front axle's and the driven wheels' shares of the normal load.
+F_COS_PITCH = 5
+F_COS_ROLL = 6
+F_GRAVITY_X = 7
+F_GRAVITY_Y = 8
+F_FRONT_SHARE = 9
+F_DRIVEN_SHARE = 10
+SURFACE_SIZE = 11
 
 SURFACE_OK = 0
 SURFACE_BLOCKED = 1
@@ -170,13 +179,11 @@ def derivative(s, steer, steer_rate, throttle, brake, direction, p, surface, out
     length = p[V_WHEELBASE]
     front_arm = p[V_CG_TO_FRONT]
     rear_arm = length - front_arm
-    pitch = surface[F_PITCH]
-    roll = surface[F_ROLL]
     friction = surface[F_FRICTION]
-    cos_pitch = math.cos(pitch)
-    cos_roll = math.cos(roll)
-    gravity_x = -GRAVITY * math.sin(pitch)
-    gravity_y = -GRAVITY * math.sin(roll) * cos_pitch
+    cos_pitch = surface[F_COS_PITCH]
+    cos_roll = surface[F_COS_ROLL]
+    gravity_x = surface[F_GRAVITY_X]
+    gravity_y = surface[F_GRAVITY_Y]
     normal = mass * GRAVITY * cos_pitch * cos_roll
 
     # Drive force, limited by power above the base speed and by the grip of
@@ -185,8 +192,7 @@ def derivative(s, steer, steer_rate, throttle, brake, direction, p, surface, out
     speed = abs(vx)
     if speed * drive_max > p[V_MAX_DRIVE_POWER]:
         drive_max = p[V_MAX_DRIVE_POWER] / speed
-    share = driven_load_fraction(p, pitch)
-    grip_drive = friction * share * normal
+    grip_drive = friction * surface[F_DRIVEN_SHARE] * normal
     drive = throttle * min(drive_max, grip_drive)
     drag = 0.5 * AIR_DENSITY * p[V_DRAG_AREA] * vx * speed
     active = drive - drag + mass * gravity_x
@@ -217,9 +223,7 @@ def derivative(s, steer, steer_rate, throttle, brake, direction, p, surface, out
     if blend > 0.0:
         # Axle loads with the slope's load transfer. Each axle's longitudinal
         # tyre force takes part of its friction (friction ellipse).
-        front_load = normal * min(
-            max((rear_arm - p[V_CG_HEIGHT] * math.tan(pitch)) / length, 0.0), 1.0
-        )
+        front_load = normal * surface[F_FRONT_SHARE]
         rear_load = normal - front_load
         tyre_x = mass * accel_x - mass * gravity_x + drag
         b = p[V_TYRE_B]
@@ -313,7 +317,10 @@ def sample_surface(
     cos_yaw = math.cos(yaw)
     sin_yaw = math.sin(yaw)
     rows, cols = heights.shape
-    wheel_heights = np.empty(4)
+    front = 0.0
+    rear = 0.0
+    left = 0.0
+    right = 0.0
     friction = 0.0
     rolling = 0.0
     status = SURFACE_OK
@@ -324,7 +331,6 @@ def sample_surface(
         wx = x + along * cos_yaw - across * sin_yaw
         wy = y + along * sin_yaw + across * cos_yaw
         if use_plane:
-            wheel_heights[k] = 0.0
             friction += table[0, T_FRICTION]
             rolling += table[0, T_ROLLING]
             continue
@@ -332,21 +338,34 @@ def sample_surface(
         row, col = _cell_of(wx, wy, x_first, y_first, cell_size, rows, cols)
         if math.isnan(height) or row < 0:
             return SURFACE_OFF_MAP
-        wheel_heights[k] = height
+        if k < 2:
+            front += 0.5 * height
+        else:
+            rear += 0.5 * height
+        if k % 2 == 0:
+            left += 0.5 * height
+        else:
+            right += 0.5 * height
         surface_class = classes[row, col]
         if table[surface_class, T_BLOCKED] > 0.0 or structures[row, col] > 0.0:
             status = SURFACE_BLOCKED
         friction += table[surface_class, T_FRICTION]
         rolling += table[surface_class, T_ROLLING]
-    front = 0.5 * (wheel_heights[0] + wheel_heights[1])
-    rear = 0.5 * (wheel_heights[2] + wheel_heights[3])
-    left = 0.5 * (wheel_heights[0] + wheel_heights[2])
-    right = 0.5 * (wheel_heights[1] + wheel_heights[3])
-    out[F_PITCH] = math.atan2(front - rear, length)
-    out[F_ROLL] = math.atan2(left - right, 2.0 * half_track)
+    pitch = math.atan2(front - rear, length)
+    roll = math.atan2(left - right, 2.0 * half_track)
+    out[F_PITCH] = pitch
+    out[F_ROLL] = roll
     out[F_Z] = rear + (length - front_arm) / length * (front - rear)
     out[F_FRICTION] = 0.25 * friction
     out[F_ROLLING] = 0.25 * rolling
+    cos_pitch = math.cos(pitch)
+    out[F_COS_PITCH] = cos_pitch
+    out[F_COS_ROLL] = math.cos(roll)
+    out[F_GRAVITY_X] = -GRAVITY * math.sin(pitch)
+    out[F_GRAVITY_Y] = -GRAVITY * math.sin(roll) * cos_pitch
+    front_share = (length - front_arm - p[V_CG_HEIGHT] * math.tan(pitch)) / length
+    out[F_FRONT_SHARE] = min(max(front_share, 0.0), 1.0)
+    out[F_DRIVEN_SHARE] = driven_load_fraction(p, pitch)
     return status
 
 
@@ -359,16 +378,24 @@ def rolls_over(vx, yaw_rate, p, surface):
     when their ratio exceeds ``track / (2 h)``; at rest this is a roll angle
     above ``atan(track / (2 h))``.
     """
-    cos_pitch = math.cos(surface[F_PITCH])
-    lateral = vx * yaw_rate + GRAVITY * math.sin(surface[F_ROLL]) * cos_pitch
-    normal = GRAVITY * math.cos(surface[F_ROLL]) * cos_pitch
+    cos_pitch = surface[F_COS_PITCH]
+    lateral = vx * yaw_rate - surface[F_GRAVITY_Y]
+    normal = GRAVITY * surface[F_COS_ROLL] * cos_pitch
     factor = 0.5 * p[V_TRACK_WIDTH] / p[V_CG_HEIGHT]
     return abs(lateral) > factor * normal
 
 
+INTEGRATOR_RK4 = 0
+INTEGRATOR_EULER = 1
+
+
 @njit(cache=True)
-def rk4_vehicle_step(x, command, p, surface, dt, work):
+def vehicle_step(x, command, p, surface, dt, integrator, work):
     """Advance one state row ``x`` (10,) by ``dt`` seconds on a held surface.
+
+    ``integrator`` is INTEGRATOR_RK4 (classic RK4, the default everywhere)
+    or INTEGRATOR_EULER (explicit Euler, first order, for comparisons with
+    simulators that use it).
 
     Args:
         x: Vehicle state, shape (10,), updated in place except z, pitch and
@@ -379,6 +406,7 @@ def rk4_vehicle_step(x, command, p, surface, dt, work):
         surface: Surface record at the start of the step, shape
             (SURFACE_SIZE,).
         dt: Physics step in s.
+        integrator: INTEGRATOR_RK4 or INTEGRATOR_EULER.
         work: Scratch array, shape (6, 6), float64.
     """
     max_steer = p[V_MAX_STEER_ANGLE]
@@ -406,19 +434,24 @@ def rk4_vehicle_step(x, command, p, surface, dt, work):
     _, active, resist, _ = derivative(
         s0, steer, steer_rate, throttle, brake, direction, p, surface, k1
     )
-    steer, steer_rate = steer_at(steer0, steer_cmd, rate, 0.5 * dt)
-    for j in range(6):
-        stage[j] = s0[j] + 0.5 * dt * k1[j]
-    derivative(stage, steer, steer_rate, throttle, brake, direction, p, surface, k2)
-    for j in range(6):
-        stage[j] = s0[j] + 0.5 * dt * k2[j]
-    derivative(stage, steer, steer_rate, throttle, brake, direction, p, surface, k3)
-    steer, steer_rate = steer_at(steer0, steer_cmd, rate, dt)
-    for j in range(6):
-        stage[j] = s0[j] + dt * k3[j]
-    derivative(stage, steer, steer_rate, throttle, brake, direction, p, surface, k4)
-    for j in range(6):
-        stage[j] = s0[j] + dt / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
+    if integrator == INTEGRATOR_EULER:
+        steer, steer_rate = steer_at(steer0, steer_cmd, rate, dt)
+        for j in range(6):
+            stage[j] = s0[j] + dt * k1[j]
+    else:
+        steer, steer_rate = steer_at(steer0, steer_cmd, rate, 0.5 * dt)
+        for j in range(6):
+            stage[j] = s0[j] + 0.5 * dt * k1[j]
+        derivative(stage, steer, steer_rate, throttle, brake, direction, p, surface, k2)
+        for j in range(6):
+            stage[j] = s0[j] + 0.5 * dt * k2[j]
+        derivative(stage, steer, steer_rate, throttle, brake, direction, p, surface, k3)
+        steer, steer_rate = steer_at(steer0, steer_cmd, rate, dt)
+        for j in range(6):
+            stage[j] = s0[j] + dt * k3[j]
+        derivative(stage, steer, steer_rate, throttle, brake, direction, p, surface, k4)
+        for j in range(6):
+            stage[j] = s0[j] + dt / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
 
     # Coulomb resistance: a speed that crosses zero stops there, unless the
     # other forces overcome the resistance at rest.

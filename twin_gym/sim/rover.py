@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -80,6 +80,7 @@ def _advance_vehicle(
     params_array,
     table,
     dt,
+    integrator,
     substeps,
     t0,
     heights,
@@ -123,7 +124,7 @@ def _advance_vehicle(
     for k in range(1, substeps + 1):
         for j in range(gk.STATE_SIZE):
             prev_x[j] = x[j]
-        gk.rk4_vehicle_step(x, commands[i], p, surface, dt, work)
+        gk.vehicle_step(x, commands[i], p, surface, dt, integrator, work)
         status = gk.sample_surface(
             x[gk.S_X],
             x[gk.S_Y],
@@ -172,6 +173,7 @@ def _advance_parallel(
     params_array,
     table,
     dt,
+    integrator,
     substeps,
     t0,
     heights,
@@ -194,6 +196,7 @@ def _advance_parallel(
             params_array,
             table,
             dt,
+            integrator,
             substeps,
             t0,
             heights,
@@ -217,6 +220,7 @@ def _advance_serial(
     params_array,
     table,
     dt,
+    integrator,
     substeps,
     t0,
     heights,
@@ -239,6 +243,7 @@ def _advance_serial(
             params_array,
             table,
             dt,
+            integrator,
             substeps,
             t0,
             heights,
@@ -279,6 +284,7 @@ class RoverSim:
         substeps: Physics steps per control step.
         dt: Physics step in s.
         parallel: Whether ``step`` spreads vehicles over numba's threads.
+        integrator: ``"rk4"`` or ``"euler"``.
         state: Vehicle states, shape (num_vehicles, 10), float64, layout in
             ``twin_gym.dynamics.ground_vehicle``.
         collided: Whether each vehicle entered a blocked cell, bool.
@@ -298,6 +304,7 @@ class RoverSim:
         terrain: object | None = None,
         traction: Mapping[SurfaceClass, SurfaceTraction] | None = None,
         parallel: bool | None = None,
+        integrator: Literal["rk4", "euler"] = "rk4",
     ) -> None:
         """Create the simulation with every vehicle parked at the origin.
 
@@ -315,6 +322,9 @@ class RoverSim:
                 ``DEFAULT_TRACTION``, or None.
             parallel: Whether to use numba's threads; None picks them from
                 ``PARALLEL_MIN_VEHICLES`` vehicles on.
+            integrator: ``"rk4"`` (classic RK4) or ``"euler"`` (explicit Euler,
+                first order, for speed comparisons with simulators that use
+                it at the same step).
 
         Raises:
             InputError: On an invalid argument. The message names it.
@@ -339,6 +349,12 @@ class RoverSim:
                 f"{physics_hz} / {control_hz} = {ratio}. Pick rates such as "
                 "100 and 10"
             )
+        if integrator not in ("rk4", "euler"):
+            raise InputError(f"integrator must be 'rk4' or 'euler', got {integrator!r}")
+        self.integrator = integrator
+        self._integrator_code = (
+            gk.INTEGRATOR_EULER if integrator == "euler" else gk.INTEGRATOR_RK4
+        )
         self.params = params
         self.num_vehicles = int(num_vehicles)
         self.physics_hz = physics_hz
@@ -512,6 +528,7 @@ class RoverSim:
             self._params_array,
             self._table,
             self.dt,
+            self._integrator_code,
             self.substeps,
             self.time_s,
             self._heights,

@@ -150,8 +150,8 @@ def test_max_climbable_slope(margin_deg):
     if margin_deg < 0:
         assert states[-1, 0, gk.S_X] > 0.5
     else:
-        # The wheels spin at the grip limit and rolling resistance holds the
-        # vehicle where it stands: stuck.
+        # The wheels spin at the grip limit and rolling resistance keeps the
+        # vehicle in place: stuck.
         assert states[-1, 0, gk.S_X] <= 0.0
         assert states[-1, 0, gk.S_VX] <= 0.0
 
@@ -197,7 +197,7 @@ def test_tyres_cap_acceleration_at_friction():
     # Only tyre forces and drag act: |a| <= mu g + drag / m.
     drag = 0.5 * 1.225 * PASSENGER_CAR.drag_area * 20.0**2 / PASSENGER_CAR.mass
     assert accel.max() <= 0.6 * G + drag + 1e-6
-    # A 0.15 rad steer at 20 m/s asks for v^2 tan(d) / L = 22 m/s^2: it skids.
+    # A 0.15 rad steer at 20 m/s requests v^2 tan(d) / L = 22 m/s^2, so it skids.
     assert accel.max() > 0.5 * G
     assert not result.rolled_over[0]
 

@@ -317,7 +317,7 @@ def test_flying_into_structure_crashes():
         if result.crashed[0]:
             break
     assert result.crashed[0]
-    # The wall of the tower's cell stands at x = 9.
+    # The wall of the tower's cell is at x = 9.
     assert sim.state[0, 0] == pytest.approx(9.0, abs=0.05)
     assert result.contact_speed[0] > 2.0
 

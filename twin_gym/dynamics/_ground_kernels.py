@@ -133,13 +133,7 @@ def steer_at(steer0, steer_cmd, rate, elapsed):
         return steer0 + reach, rate
     if change < -reach:
         return steer0 - reach, -rate
-    if elapsed > 0.0 and change != 0.0:
-        # The command was reached within ``elapsed``: the rate is 0 from then.
-        return steer_cmd, 0.0
-    if change > 0.0:
-        return steer_cmd, rate
-    if change < 0.0:
-        return steer_cmd, -rate
+    # The command is reached within ``elapsed``, so the rate is 0 from then.
     return steer_cmd, 0.0
 
 

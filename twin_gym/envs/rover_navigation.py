@@ -391,6 +391,7 @@ class RoverNavigationEnv(gym.Env):
             -sin_yaw * goal_rel[0] + cos_yaw * goal_rel[1],
             goal_rel[2],
         ]
+
         probe_x = (
             state[0] + cos_yaw * self._probe_b[:, 0] - sin_yaw * self._probe_b[:, 1]
         )
@@ -400,6 +401,7 @@ class RoverNavigationEnv(gym.Env):
         heights = self.scene.height_at(probe_x, probe_y)
         blocked = self._blocked(probe_x, probe_y) | ~np.isfinite(heights)
         height_rel = np.where(np.isfinite(heights), heights - state[gk.S_Z], 0.0)
+
         observation = np.concatenate(
             [
                 state[gk.S_VX : gk.S_VY + 1],

@@ -714,14 +714,7 @@ class DroneSim:
             agent_ids: Indices of the agents to reset, shape (n,), or None for
                 all agents.
         """
-        if agent_ids is None:
-            ids = np.arange(self.num_agents)
-        else:
-            ids = np.asarray(agent_ids, dtype=np.int64).reshape(-1)
-            if ids.size and (ids.min() < 0 or ids.max() >= self.num_agents):
-                raise InputError(
-                    f"agent_ids must lie in [0, {self.num_agents}), got {ids}"
-                )
+        ids = self._agent_ids(agent_ids)
         pos_w = np.asarray(pos_w, dtype=np.float64)
         if pos_w.shape != (ids.size, 3):
             raise InputError(

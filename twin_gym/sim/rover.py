@@ -385,6 +385,7 @@ class RoverSim:
             self._y_first = 0.0
             self._cell_size = 1.0
             return
+
         missing = [
             name
             for name in ("heights", "x_first", "y_first", "cell_size")
@@ -404,6 +405,7 @@ class RoverSim:
         cell_size = float(terrain.cell_size)
         if not (math.isfinite(cell_size) and cell_size > 0.0):
             raise InputError(f"terrain.cell_size must be > 0 m, got {cell_size!r}")
+
         layers = {}
         for name, dtype in (("classes", np.uint8), ("structure_heights", np.float32)):
             value = getattr(terrain, name, None)
@@ -416,6 +418,7 @@ class RoverSim:
                     f"got {value.shape}"
                 )
             layers[name] = value
+
         self._use_plane = False
         self._heights = heights
         self._classes = layers["classes"]

@@ -64,25 +64,27 @@ def test_free_fall_matches_closed_form():
     assert np.abs(state[0, 0:2]).max() == 0.0
 
 
-def test_terminal_velocity_quadratic_drag():
+@pytest.mark.parametrize("dt", [0.01, 0.005])
+def test_terminal_velocity_quadratic_drag(dt):
     c_quad = 0.12
     params = stopped_rotor_params(
         drag_linear=(0.0, 0.0, 0.0), drag_quadratic=(0.06, 0.06, c_quad)
     )
     state = state_at([0.0, 0.0, 1000.0], 0.0)
-    step_quadrotors(state, np.zeros((1, 4)), params, dt=0.01, num_steps=2000)
+    step_quadrotors(state, np.zeros((1, 4)), params, dt=dt, num_steps=round(20.0 / dt))
     expected = math.sqrt(params.mass * G / c_quad)
     assert -state[0, 5] == pytest.approx(expected, rel=1e-9)
 
 
-def test_terminal_velocity_linear_and_quadratic():
+@pytest.mark.parametrize("dt", [0.01, 0.005])
+def test_terminal_velocity_linear_and_quadratic(dt):
     c_lin = 0.3
     c_quad = 0.12
     params = stopped_rotor_params(
         drag_linear=(0.25, 0.25, c_lin), drag_quadratic=(0.06, 0.06, c_quad)
     )
     state = state_at([0.0, 0.0, 1000.0], 0.0)
-    step_quadrotors(state, np.zeros((1, 4)), params, dt=0.01, num_steps=2000)
+    step_quadrotors(state, np.zeros((1, 4)), params, dt=dt, num_steps=round(20.0 / dt))
     weight = params.mass * G
     expected = (-c_lin + math.sqrt(c_lin**2 + 4 * c_quad * weight)) / (2 * c_quad)
     assert -state[0, 5] == pytest.approx(expected, rel=1e-9)
@@ -100,7 +102,8 @@ def test_drag_follows_air_velocity():
     assert state[0, 4] == pytest.approx(-3.0, abs=1e-6)
 
 
-def test_yaw_torque_gives_tau_over_izz():
+@pytest.mark.parametrize("dt", [0.005, 0.0025])
+def test_yaw_torque_gives_tau_over_izz(dt):
     params = dataclasses.replace(P, motor_time_constant=0.0)
     w_low = 550.0
     w_high = 650.0
@@ -108,8 +111,7 @@ def test_yaw_torque_gives_tau_over_izz():
     cmd = np.array([[w_low, w_high, w_low, w_high]])
     torque_z = 2 * params.torque_coefficient * (w_high**2 - w_low**2)
     state = state_at([0.0, 0.0, 100.0], cmd[0])
-    dt = 0.005
-    steps = 100
+    steps = round(0.5 / dt)
     step_quadrotors(state, cmd, params, dt=dt, num_steps=steps)
     expected_rate = torque_z / params.inertia[2] * dt * steps
     assert state[0, 12] == pytest.approx(expected_rate, rel=1e-9)

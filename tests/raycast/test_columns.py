@@ -265,3 +265,47 @@ def test_structure_heights_are_validated():
     bad[1, 2] = math.nan
     with pytest.raises(InputError, match="finite and >= 0"):
         RaycastScene(*args, structure_heights=bad)
+
+
+components = st.one_of(
+    st.sampled_from([0.0, 1.0, -1.0, 1e-12, -1e-12]),
+    st.floats(-1.0, 1.0, allow_subnormal=False),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    origin=st.tuples(st.floats(-0.3, 1.3), st.floats(-0.3, 1.3), st.floats(-1, 12)),
+    direction=st.tuples(components, components, components).filter(
+        lambda d: any(v != 0.0 for v in d)
+    ),
+)
+def test_random_rays_on_columns_match_reference(seed, origin, direction):
+    rng = np.random.default_rng(seed)
+    scene = make_column_scene(rng, 5, 6, fraction=0.5)
+    x_min, y_min, x_max, y_max = scene.bounds
+    origin_w = np.array(
+        [
+            x_min + origin[0] * (x_max - x_min),
+            y_min + origin[1] * (y_max - y_min),
+            origin[2],
+        ]
+    )
+    origins = origin_w[None]
+    directions = np.array([direction])
+    assert_matches_column_reference(scene, origins, directions, np.array([np.inf]))
+    plain = RaycastScene(
+        scene.heights,
+        scene.classes,
+        scene.valid,
+        scene.x_first,
+        scene.y_first,
+        scene.cell_size,
+        structure_heights=scene.structure_heights,
+        use_pyramid=False,
+    )
+    np.testing.assert_array_equal(
+        scene.cast(origins, directions, np.inf).range,
+        plain.cast(origins, directions, np.inf).range,
+    )

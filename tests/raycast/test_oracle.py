@@ -25,7 +25,7 @@ BIG_TUJUNGA = "bigtujunga/srtm_bigtujunga30m_utm11.tif"
 
 @pytest.fixture(scope="module")
 def city_twin(shared_data):
-    """Alexandria, VA at 1 m with columns where the DSM stands 2.5 m above the DTM."""
+    """Alexandria, VA at 1 m with columns where the DSM is 2.5 m above the DTM."""
     folder = shared_data / ALEXANDRIA
     return build_twin(
         str(folder / "dtm.tif"),

@@ -245,11 +245,13 @@ def test_ray_through_vertex_matches_reference(seed, rows, cols, data):
     # The vertex is on the ray up to rounding, so the ray hits at or before it
     # unless it only touches the surface there. With a tiny horizontal offset
     # the rounded origin can put the vertex's x, y just outside the hull
-    # along the ray, and then the claim does not apply.
+    # along the ray, and then the claim does not apply. Nor does it for a
+    # vertex where the ray leaves the hull, which one rounding step decides.
     distance = float(np.linalg.norm(offset))
     t_in, t_out = hull_interval(scene.bounds, origin, -offset / distance)
     reaches_vertex = hits.hit[0] and hits.range[0] <= distance * (1 + RTOL)
-    if not reaches_vertex and t_in <= distance <= t_out:
+    inside = t_in <= distance < t_out - 1e-9 * max(1.0, t_out)
+    if not reaches_vertex and inside:
         triangles = scene_triangles(scene)
         assert is_tangent_touch(triangles, origin, -offset, distance)
 

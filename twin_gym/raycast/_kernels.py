@@ -2,9 +2,9 @@
 
 The surface model is described in ``docs/surface.md``. Rays are walked in
 grid coordinates ``u = (x - x_first) / cell_size`` (column index) and
-``v = (y_first - y) / cell_size`` (row index), so quad ``(r, c)`` covers
-``u`` in ``[c, c + 1]`` and ``v`` in ``[r, r + 1]``, and the footprint of
-cell ``(r, c)`` covers ``u`` in ``[c - 0.5, c + 0.5]`` and ``v`` in
+``v = (y_first - y) / cell_size`` (row index). Quad ``(r, c)`` covers ``u``
+in ``[c, c + 1]`` and ``v`` in ``[r, r + 1]``. The footprint of cell
+``(r, c)`` covers ``u`` in ``[c - 0.5, c + 0.5]`` and ``v`` in
 ``[r - 0.5, r + 0.5]``, clipped to the hull. The ray parameter ``t`` is the
 distance along the unit direction in metres throughout.
 
@@ -319,17 +319,18 @@ def _lowest_ray_height(oz, dz, ta, tb):
 
 
 @njit(cache=True)
-def _line_crossing(p0, dp, inverse_dp, index, size):
+def _line_crossing(p0, dp, index, size):
     """Return ``t`` where a ray leaves block ``index`` of ``size`` quads on one axis.
 
     The boundary parameter comes straight from the integer grid line, so the
-    quad walk and the block skips compute bitwise identical crossings.
-    ``inverse_dp`` is ``1 / dp``, because a product is cheaper than a quotient.
+    quad walk and the block skips compute bitwise identical crossings. It is
+    a quotient like the hull crossings of ``_slab_interval``, so a ray that
+    leaves the hull there leaves its last quad at the same ``t``.
     """
     if dp > 0.0:
-        return ((index + 1) * size - p0) * inverse_dp
+        return ((index + 1) * size - p0) / dp
     if dp < 0.0:
-        return (index * size - p0) * inverse_dp
+        return (index * size - p0) / dp
     return math.inf
 
 
@@ -361,12 +362,12 @@ def walk_ray(
             when ``has_structures`` is true.
         has_structures: Whether any column exists.
         pyramid: Tuple of ``PYRAMID_LEVELS + 1`` float32 grids in metres
-            from ``_pyramid.build_pyramid``: at index 0 the maximum terrain
-            height per quad, shape (rows - 1, cols - 1); at index ``k`` in
-            1 to 3 the maximum solid height per block of ``4**k`` x ``4**k``
-            quads; and last, per quad, the highest column top of its four
-            corner cells, ``-inf`` where none. Read only when ``use_pyramid``
-            is true.
+            from ``_pyramid.build_pyramid``. Index 0 holds the maximum
+            terrain height per quad, shape (rows - 1, cols - 1). Index ``k``
+            in 1 to 3 holds the maximum solid height per block of ``4**k`` x
+            ``4**k`` quads. The last holds, per quad, the highest column top
+            of its four corner cells, ``-inf`` where none. Read only when
+            ``use_pyramid`` is true.
         use_pyramid: Whether to skip quads and blocks that the ray passes
             over. The result is the same either way.
         x_first: Local x of the centre of column 0, in metres.
@@ -414,8 +415,6 @@ def walk_ray(
     r = _first_quad_index(v0 + t_in * dv, dv, rows - 1)
     step_c = 1 if du > 0.0 else -1
     step_r = 1 if dv > 0.0 else -1
-    inverse_du = 1.0 / du if du != 0.0 else math.inf
-    inverse_dv = 1.0 / dv if dv != 0.0 else math.inf
 
     steps = 0
     # The quad of the previous step. A block is tested only when the ray
@@ -434,8 +433,8 @@ def walk_ray(
                 if block_r == (r_prev >> shift) and block_c == (c_prev >> shift):
                     continue
                 size = 1 << shift
-                t_exit_c = _line_crossing(u0, du, inverse_du, block_c, size)
-                t_exit_r = _line_crossing(v0, dv, inverse_dv, block_r, size)
+                t_exit_c = _line_crossing(u0, du, block_c, size)
+                t_exit_r = _line_crossing(v0, dv, block_r, size)
                 t_exit = min(t_exit_c, t_exit_r, t_out)
                 z_low = _lowest_ray_height(oz, dz, t_a, t_exit)
                 if not (z_low > pyramid[level][block_r, block_c]):
@@ -464,8 +463,8 @@ def walk_ray(
                 continue
 
         steps += 1
-        t_next_c = _line_crossing(u0, du, inverse_du, c, 1)
-        t_next_r = _line_crossing(v0, dv, inverse_dv, r, 1)
+        t_next_c = _line_crossing(u0, du, c, 1)
+        t_next_r = _line_crossing(v0, dv, r, 1)
         t_b = max(min(t_next_c, t_next_r, t_out), t_a)
 
         # Level 0 keeps the terrain and the columns apart, so a ray over a
@@ -514,8 +513,8 @@ def cast_ray(heights, x_first, y_first, cell_size, ox, oy, oz, dx, dy, dz, max_r
     """Return the range in metres to the first terrain hit of one ray, inf on a miss.
 
     This is the entry point for other numba code, for example the simulation
-    core. It sees the bare terrain only, without columns or moving shapes,
-    and walks quad by quad. Heights are in metres with shape (rows, cols),
+    core. It intersects the bare terrain only, without columns or moving
+    shapes, and walks quad by quad. Heights are in metres with shape (rows, cols),
     and the grid origin and cell size are in metres. The origin is in local
     metres (x east, y north, z up), the direction may have any nonzero length
     and ``max_range`` is in metres. An origin on or below the surface returns

@@ -362,7 +362,7 @@ class RaycastScene:
         """Cast rays against the scene and return the first hit of each.
 
         The terrain and the columns form one solid over the hull of the cell
-        centres, so a ray hits at the first point within ``max_range`` that
+        centres. A ray hits at the first point within ``max_range`` that
         lies over the hull and on or below the terrain surface or a column
         top. An origin on or below the surface, or inside a column, hits at
         range 0. A ray that starts outside the hull and enters it below the

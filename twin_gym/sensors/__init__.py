@@ -1,9 +1,9 @@
 """Simulated sensors that read the twin through ray casts and the true motion.
 
 Every sensor has a frozen config dataclass, a mounting pose on the body
-(``MountPose``), an update rate with a ``RateTimer`` on the simulation clock,
-a noise generator ``np_random`` and ``SensorHooks`` that later work can use to
-act on its output or timing. ``docs/sensors.md`` describes each model.
+(``MountPose``) and an update rate with a ``RateTimer`` on the simulation
+clock. It also has a noise generator ``np_random`` and ``SensorHooks``, where
+later work can act on its output or timing. ``docs/sensors.md`` describes each model.
 """
 
 from twin_gym.sensors.base import MountPose, RateTimer, SensorHooks

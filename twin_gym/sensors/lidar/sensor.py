@@ -165,8 +165,8 @@ class SpinningLidar:
             time_s: Simulation time of the first firing, seconds.
             pose_history: Body poses with rows ``[t, pos_w (3), quat_wb (4)]``
                 and ascending ``t``, shape (n_agents, k, 8), such as
-                ``DroneSim.pose_history`` or a ``PoseRecorder``'s history;
-                times outside it take the nearest stored pose. None for a
+                ``DroneSim.pose_history`` or a ``PoseRecorder``'s history.
+                Times outside it take the nearest stored pose. None for a
                 static revolution.
 
         Returns:

@@ -18,8 +18,8 @@ class PlanarScannerConfig:
     """Beam fan, mounting, rate and noise of a 2D planar scanner.
 
     Defaults follow the Hokuyo UTM-30LX datasheet: 270 degree field of view
-    at 0.25 degree steps (1081 beams), 30 m range, 25 ms per scan (40 Hz) and
-    an accuracy of +-30 mm up to 10 m, used here as the noise standard
+    at 0.25 degree steps (1081 beams), 30 m range and 25 ms per scan (40 Hz).
+    Its accuracy of +-30 mm up to 10 m serves as the noise standard
     deviation.
 
     Attributes:

@@ -18,8 +18,8 @@ class RangefinderConfig:
     """Range limits, mounting, rate and noise of a single-beam rangefinder.
 
     The beam points along sensor +x. Range limits and noise follow the
-    Garmin LIDAR-Lite v3 datasheet (40 m range, +-2.5 cm accuracy above
-    1 m, used as the noise standard deviation); the 100 Hz rate is a
+    Garmin LIDAR-Lite v3 datasheet: 40 m range and +-2.5 cm accuracy above
+    1 m, used as the noise standard deviation. The 100 Hz rate is a
     representative setting.
 
     Attributes:

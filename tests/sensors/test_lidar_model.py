@@ -207,3 +207,43 @@ def test_scan_keeps_ideal_ranges_with_noise_config():
         flat_scene(), [[0, 0, 10.0]], IDENTITY
     )
     np.testing.assert_array_equal(ranges, expected)
+
+
+def test_lidar_on_sim_clock_with_recorded_poses():
+    from twin_gym.dynamics import DELIVERY_QUADROTOR
+    from twin_gym.sim import DroneSim
+
+    sim = DroneSim(DELIVERY_QUADROTOR, num_agents=1, physics_hz=200.0, control_hz=20.0)
+    sim.reset(np.array([[0.0, 0.0, 10.0]]))
+    config = SpinningLidarConfig(
+        channels=4,
+        vertical_fov_deg=(-60.0, -30.0),
+        azimuth_steps=64,
+        range_noise_std=0.0,
+        update_hz=10.0,
+    )
+    lidar = SpinningLidar(config)
+    recorder = PoseRecorder(duration_s=0.2)
+    scene = flat_scene()
+    scans = []
+    for _ in range(8):
+        sim.step(np.array([[2.0, 0.0, 0.0, 0.0]]))
+        recorder.append(sim.pose_history)
+        if lidar.timer.due(sim.time_s):
+            start_s = sim.time_s - 1.0 / config.update_hz
+            scans.append(
+                lidar.measure(
+                    scene,
+                    sim.state[:, 0:3],
+                    sim.state[:, 6:10],
+                    start_s,
+                    recorder.history,
+                )
+            )
+    # The first check takes the update due at time 0, then one per 0.1 s.
+    ends = [round(scan.stamp_s + 0.1, 3) for scan in scans]
+    assert ends == [0.05, 0.1, 0.2, 0.3, 0.4]
+    for scan in scans:
+        assert scan.valid.all()
+        np.testing.assert_allclose(scan.points_w[..., 2], 0.0, atol=1e-9)
+        assert np.all(np.diff(scan.timestamps_s[0, 0]) > 0.0)

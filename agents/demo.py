@@ -14,7 +14,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import LightSource  # noqa: E402
-from twin_gym_agents.baselines import RandomPolicy, ScriptedDeliveryController  # noqa: E402
+from twin_gym_agents.baselines import (  # noqa: E402
+    RandomPolicy,
+    ScriptedDeliveryController,
+    ScriptedRoverController,
+)
 from twin_gym_agents.evaluate import (  # noqa: E402
     EpisodeResult,
     format_markdown_table,
@@ -31,6 +35,7 @@ from twin_gym.terrain.cache import write_atomic  # noqa: E402
 logger = logging.getLogger(__name__)
 
 ENV_ID = "twin_gym/DroneDelivery-v0"
+ROVER_ENV_ID = "twin_gym/RoverNavigation-v0"
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,9 @@ class DemoOutcome:
     figure_path: Path
     """PNG of the map with trajectories."""
     summaries: list[dict]
-    """One summary row per policy: scripted, random, ppo."""
+    """One summary row per drone policy: scripted, random, ppo."""
+    rover_summaries: list[dict]
+    """One summary row per rover policy: scripted, random."""
     ppo_margin: float
     """PPO's mean return minus random actions' mean return."""
 
@@ -95,26 +102,47 @@ def run_demo(
     results["ppo"] = run_episodes(env, PPOPolicy.load(run_dir), seeds)
     env.close()
 
+    echo(f"evaluating the rover baseline and random actions on {episodes} episodes")
+    rover_env = gym.make(ROVER_ENV_ID, **env_kwargs)
+    rover_summaries = [
+        summarize(
+            "scripted",
+            run_episodes(rover_env, ScriptedRoverController(rover_env), seeds),
+        ),
+        summarize(
+            "random",
+            run_episodes(rover_env, RandomPolicy(rover_env.action_space), seeds),
+        ),
+    ]
+    rover_env.close()
+
     summaries = [summarize(name, runs) for name, runs in results.items()]
     write_summary_csv(output_dir / "results.csv", summaries)
+    write_summary_csv(output_dir / "rover_results.csv", rover_summaries)
     figure_path = output_dir / "trajectories.png"
     _plot_trajectories(loaded, results, figure_path, definition.name)
 
     by_name = {row["policy"]: row for row in summaries}
     margin = by_name["ppo"]["mean_return"] - by_name["random"]["mean_return"]
     elapsed = time.perf_counter() - started
-    report = _report_text(definition.name, twin, summaries, margin, timesteps, elapsed)
+    report = _report_text(
+        definition.name, twin, summaries, rover_summaries, margin, timesteps, elapsed
+    )
     report_path = output_dir / "report.md"
     write_atomic(report_path, lambda temporary: Path(temporary).write_text(report))
-    return DemoOutcome(report_path, figure_path, summaries, margin)
+    return DemoOutcome(report_path, figure_path, summaries, rover_summaries, margin)
 
 
-def _report_text(map_name, twin, summaries, margin, timesteps, elapsed) -> str:
+def _report_text(
+    map_name, twin, summaries, rover_summaries, margin, timesteps, elapsed
+) -> str:
     facts = twin.summary()
     verdict = "beats" if margin > 0 else "does not beat"
     low, high = facts["height_range_m"]
     lines = [
-        f"# twin_gym demo: {ENV_ID} on {map_name}",
+        "# twin_gym demo",
+        "",
+        f"## {ENV_ID} on {map_name}",
         "",
         f"- twin: {facts['size']} at {facts['cell_size_m']:g} m, CRS {facts['crs']}, "
         f"heights {low:.1f} to {high:.1f} m",
@@ -129,6 +157,10 @@ def _report_text(map_name, twin, summaries, margin, timesteps, elapsed) -> str:
         "(same seeds for every policy).",
         "",
         "![trajectories](trajectories.png)",
+        "",
+        f"## {ROVER_ENV_ID} on {map_name}",
+        "",
+        format_markdown_table(rover_summaries),
         "",
     ]
     return "\n".join(lines)

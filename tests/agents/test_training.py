@@ -81,6 +81,11 @@ def test_demo_ppo_beats_random(tmp_path):
         rows["ppo"]["mean_return"] - rows["random"]["mean_return"]
     )
     assert outcome.ppo_margin > 0
+    rover_rows = {row["policy"]: row for row in outcome.rover_summaries}
+    assert set(rover_rows) == {"scripted", "random"}
+    assert rover_rows["scripted"]["success_rate"] > rover_rows["random"]["success_rate"]
+    assert (tmp_path / "rover_results.csv").is_file()
     report = outcome.report_path.read_text()
+    assert "RoverNavigation-v0" in report
     assert f"{outcome.ppo_margin:+.1f}" in report
     assert "trajectories.png" in report

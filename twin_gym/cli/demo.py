@@ -63,7 +63,12 @@ def run(args: argparse.Namespace) -> None:
     )
     for row in outcome.summaries:
         print(
-            f"{row['policy']:>8}: success {row['success_rate']:.0%}, "
+            f"drone {row['policy']:>8}: success {row['success_rate']:.0%}, "
+            f"crash {row['crash_rate']:.0%}, mean return {row['mean_return']:.1f}"
+        )
+    for row in outcome.rover_summaries:
+        print(
+            f"rover {row['policy']:>8}: success {row['success_rate']:.0%}, "
             f"crash {row['crash_rate']:.0%}, mean return {row['mean_return']:.1f}"
         )
     print(f"PPO minus random mean return: {outcome.ppo_margin:+.1f}")

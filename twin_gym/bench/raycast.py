@@ -375,6 +375,17 @@ def run(args: argparse.Namespace) -> None:
         raise InputError(
             f"max-range must be a positive number of metres, got {args.max_range}"
         )
+    if not args.skip_peers:
+        # Check the peers before the slow set-up, so a missing one costs
+        # nothing but this message.
+        try:
+            import mujoco  # noqa: F401
+            import open3d  # noqa: F401
+        except ImportError as error:
+            raise InputError(
+                f"a peer library is missing ({error.name}); install twin_gym's "
+                "bench extra (pip install '.[bench]') or pass --skip-peers"
+            ) from None
     max_threads = numba.config.NUMBA_NUM_THREADS
     thread_counts = [t for t in (1, 2) if t <= max_threads]
 

@@ -1,0 +1,7 @@
+"""Run the ``twin-gym`` command as ``python -m twin_gym``."""
+
+import sys
+
+from twin_gym.cli import main
+
+sys.exit(main())

@@ -12,6 +12,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import twin_gym
 from twin_gym.envs.drone_delivery import OBSERVATION_LAYOUT
 from twin_gym.errors import InputError
+from twin_gym.terrain.classes import SurfaceClass
 
 ENV_ID = "twin_gym/DroneDelivery-v0"
 
@@ -205,3 +206,25 @@ def test_render_shows_drone_and_goal():
 def test_invalid_arguments_raise(kwargs, fragment):
     with pytest.raises(InputError, match=fragment):
         gym.make(ENV_ID, **kwargs)
+
+
+def test_structures_avoided_and_sensed():
+    env = gym.make(ENV_ID, map_name="industrial")
+    twin = env.unwrapped.twin
+    for seed in range(10):
+        _, info = env.reset(seed=seed)
+        for point in (info["pos_w"], info["goal_w"]):
+            row, col = twin.cell_of(point[0], point[1])
+            assert twin.structure_heights[row, col] == 0.0
+
+    # A ray straight down onto a roof hits the building, not the ground.
+    rows, cols = np.nonzero(twin.structure_heights > 5.0)
+    row, col = rows[0], cols[0]
+    x, y = twin.cell_centre(row, col)
+    roof = float(twin.heights[row, col] + twin.structure_heights[row, col])
+    hits = env.unwrapped.scene.cast(
+        np.array([[x, y, roof + 50.0]]), np.array([[0.0, 0.0, -1.0]]), 200.0
+    )
+    assert hits.hit[0]
+    assert hits.range[0] == pytest.approx(50.0, abs=1e-3)
+    assert hits.surface_class[0] == SurfaceClass.BUILDING

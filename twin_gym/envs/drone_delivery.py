@@ -99,9 +99,9 @@ class DroneDeliveryEnv(gym.Env):
     ## Starting State
 
     Level, at rest, 5 m above a depot cell drawn uniformly from the cells
-    whose surroundings within 60 m all have elevation data; the goal lies at a
-    uniformly drawn bearing and a distance drawn from ``goal_distance_range``,
-    on such a cell.
+    whose surroundings within 60 m all have elevation data and that have no
+    structure within 15 m. The goal lies at a uniformly drawn bearing and a
+    distance drawn from ``goal_distance_range``, on such a cell.
 
     ## Episode End
 
@@ -290,7 +290,7 @@ class DroneDeliveryEnv(gym.Env):
         return self._observation(), self._info(crashed=False, delivered=False)
 
     def _draw_depot_and_goal(self) -> tuple[np.ndarray, np.ndarray]:
-        cells = self.loaded.spawn_cells
+        cells = self.loaded.open_cells
         if cells.size == 0:
             raise InputError(
                 f"map {self.map_name!r} has no area with elevation data wide enough "

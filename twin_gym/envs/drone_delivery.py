@@ -12,6 +12,7 @@ from gymnasium import spaces
 
 from twin_gym.dynamics.quadrotor import get_preset
 from twin_gym.envs.common.render import TopDownCanvas
+from twin_gym.envs.common.spawn import draw_start_and_goal
 from twin_gym.envs.common.twins import load_twin_map
 from twin_gym.errors import InputError
 from twin_gym.maps import DEFAULT_MAP
@@ -290,31 +291,12 @@ class DroneDeliveryEnv(gym.Env):
         return self._observation(), self._info(crashed=False, delivered=False)
 
     def _draw_depot_and_goal(self) -> tuple[np.ndarray, np.ndarray]:
-        cells = self.loaded.open_cells
-        if cells.size == 0:
-            raise InputError(
-                f"map {self.map_name!r} has no area with elevation data wide enough "
-                "to place a depot; use a larger area of interest"
-            )
-        rows, cols = self.twin.shape
-        low, high = self.goal_distance_range
-        for _ in range(1000):
-            depot = int(cells[self.np_random.integers(cells.size)])
-            depot_xy = np.array(self.twin.cell_centre(depot // cols, depot % cols))
-            bearing = self.np_random.uniform(0.0, 2.0 * math.pi)
-            distance = self.np_random.uniform(low, high)
-            goal_xy = depot_xy + distance * np.array(
-                [math.cos(bearing), math.sin(bearing)]
-            )
-            row, col = self.twin.cell_of(goal_xy[0], goal_xy[1])
-            if 0 <= row < rows and 0 <= col < cols:
-                flat = int(row) * cols + int(col)
-                index = np.searchsorted(cells, flat)
-                if index < cells.size and cells[index] == flat:
-                    return depot_xy, goal_xy
-        raise InputError(
-            f"could not place a goal {low}-{high} m from a depot on map "
-            f"{self.map_name!r}; use a smaller goal_distance_range"
+        return draw_start_and_goal(
+            self.np_random,
+            self.twin,
+            self.loaded.open_cells,
+            self.goal_distance_range,
+            self.map_name,
         )
 
     def step(

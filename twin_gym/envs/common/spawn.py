@@ -22,9 +22,9 @@ def draw_start_and_goal(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw a start cell and a goal at a random bearing and distance from it.
 
-    The start is the centre of a cell drawn uniformly from ``cells``; the goal
+    The start is the centre of a cell drawn uniformly from ``cells``. The goal
     lies at a uniform bearing and a distance uniform in ``distance_range``,
-    and must fall on one of ``cells`` too.
+    and it must fall on one of ``cells`` too.
 
     Args:
         np_random: The environment's random generator.

@@ -40,7 +40,7 @@ def load_twin_map(
     written after the build.
     """
     twin = load_map(map_name).build()
-    # The scene holds the structures too, so sensors see buildings.
+    # The scene contains the structures too, so sensors see buildings.
     scene = RaycastScene.from_twin(twin)
     radius = max(1, int(np.ceil(spawn_clearance_m / twin.cell_size)))
     structure = ndimage.generate_binary_structure(2, 1)

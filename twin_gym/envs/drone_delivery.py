@@ -11,6 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from twin_gym.dynamics.quadrotor import get_preset
+from twin_gym.envs.common.checks import check_task_arguments
 from twin_gym.envs.common.render import TopDownCanvas
 from twin_gym.envs.common.spawn import draw_start_and_goal
 from twin_gym.envs.common.twins import load_twin_map
@@ -164,26 +165,20 @@ class DroneDeliveryEnv(gym.Env):
         action_mode: str = "velocity",
         max_body_rate: float = 3.0,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise InputError(
-                f"render_mode {render_mode!r} is not supported; use 'rgb_array' or None"
-            )
+        check_task_arguments(
+            render_mode,
+            self.metadata["render_modes"],
+            goal_distance_range,
+            {
+                "max_episode_seconds": max_episode_seconds,
+                "goal_radius": goal_radius,
+                "max_horizontal_speed": max_horizontal_speed,
+                "max_vertical_speed": max_vertical_speed,
+                "max_yaw_rate": max_yaw_rate,
+                "max_body_rate": max_body_rate,
+            },
+        )
         low_goal, high_goal = goal_distance_range
-        if not 0 < low_goal <= high_goal:
-            raise InputError(
-                f"goal_distance_range {goal_distance_range} must satisfy "
-                "0 < min <= max, in metres"
-            )
-        for name, value in (
-            ("max_episode_seconds", max_episode_seconds),
-            ("goal_radius", goal_radius),
-            ("max_horizontal_speed", max_horizontal_speed),
-            ("max_vertical_speed", max_vertical_speed),
-            ("max_yaw_rate", max_yaw_rate),
-            ("max_body_rate", max_body_rate),
-        ):
-            if not (math.isfinite(value) and value > 0):
-                raise InputError(f"{name} must be a positive number, got {value}")
 
         self.render_mode = render_mode
         self.map_name = map_name

@@ -12,10 +12,10 @@ from gymnasium import spaces
 
 from twin_gym.dynamics import _ground_kernels as gk
 from twin_gym.dynamics.ground_vehicle import DEFAULT_TRACTION, get_preset
+from twin_gym.envs.common.checks import check_task_arguments
 from twin_gym.envs.common.render import TopDownCanvas
 from twin_gym.envs.common.spawn import draw_start_and_goal
 from twin_gym.envs.common.twins import load_twin_map
-from twin_gym.errors import InputError
 from twin_gym.maps import DEFAULT_MAP
 from twin_gym.sim.rover import RoverSim
 
@@ -178,24 +178,18 @@ class RoverNavigationEnv(gym.Env):
         failure_penalty: float = 100.0,
         goal_bonus: float = 100.0,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise InputError(
-                f"render_mode {render_mode!r} is not supported; use 'rgb_array' or None"
-            )
+        check_task_arguments(
+            render_mode,
+            self.metadata["render_modes"],
+            goal_distance_range,
+            {
+                "max_episode_seconds": max_episode_seconds,
+                "goal_radius": goal_radius,
+                "max_start_slope_deg": max_start_slope_deg,
+                "stuck_seconds": stuck_seconds,
+            },
+        )
         low_goal, high_goal = goal_distance_range
-        if not 0 < low_goal <= high_goal:
-            raise InputError(
-                f"goal_distance_range {goal_distance_range} must satisfy "
-                "0 < min <= max, in metres"
-            )
-        for name, value in (
-            ("max_episode_seconds", max_episode_seconds),
-            ("goal_radius", goal_radius),
-            ("max_start_slope_deg", max_start_slope_deg),
-            ("stuck_seconds", stuck_seconds),
-        ):
-            if not (math.isfinite(value) and value > 0):
-                raise InputError(f"{name} must be a positive number, got {value}")
 
         self.render_mode = render_mode
         self.map_name = map_name

@@ -79,7 +79,7 @@ class ScriptedDeliveryController:
         self.approach_radius = approach_radius
 
     def reset(self, seed: int) -> None:
-        """The controller is deterministic; nothing to reset."""
+        """Do nothing, because the controller is deterministic."""
 
     def act(self, observation: np.ndarray) -> np.ndarray:
         """Return the scaled velocity setpoint for ``observation``."""
@@ -141,7 +141,7 @@ class ScriptedRoverController:
     exceeds ``max_slope_deg``. Otherwise it costs its angle from the goal
     plus ``slope_weight`` per radian of slope above ``comfortable_slope_deg``.
     It steers toward the cheapest bearing (or straight at the goal when the
-    bearings beside the goal are clear), holds ``cruise_speed`` with a P loop
+    bearings beside the goal are clear), keeps ``cruise_speed`` with a P loop
     on the drive and brakes when faster, and slows in sharp turns.
 
     Args:

@@ -14,7 +14,7 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 def shared_data() -> Path:
     """Return the folder of real GIS test files that sits beside the checkout.
 
-    A user's clone has no such folder, so tests that need it skip there; with
+    A user's clone has no such folder, so tests that need it skip there. With
     ``CI`` set they fail instead, so CI never skips them silently.
     """
     if not (SHARED_DATA / "README.md").is_file():

@@ -362,9 +362,9 @@ def walk_ray(
             when ``has_structures`` is true.
         has_structures: Whether any column exists.
         pyramid: Tuple of ``PYRAMID_LEVELS + 1`` float32 grids in metres
-            from ``_pyramid.build_pyramid``. Index 0 holds the maximum
+            from ``_pyramid.build_pyramid``. Index 0 contains the maximum
             terrain height per quad, shape (rows - 1, cols - 1). Index ``k``
-            in 1 to 3 holds the maximum solid height per block of ``4**k`` x
+            in 1 to 3 contains the maximum solid height per block of ``4**k`` x
             ``4**k`` quads. The last holds, per quad, the highest column top
             of its four corner cells, ``-inf`` where none. Read only when
             ``use_pyramid`` is true.

@@ -48,7 +48,7 @@ VerticalUnit = Literal["auto", "m", "ft", "us-ft"]
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """How a DEM becomes a twin. Every field is part of the cache key."""
+    """Options that turn a DEM into a twin. Every field is part of the cache key."""
 
     cell_size: float = 30.0
     """Edge of the twin's square cells in metres."""

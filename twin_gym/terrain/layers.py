@@ -1,8 +1,8 @@
 """Vector layers of a twin: what each layer is and how it was placed.
 
 A layer is a file of buildings, roads, water or vegetation. :class:`LayerSpec`
-says how to read it and :class:`LayerReport` records what the build did with
-each feature. :mod:`twin_gym.terrain.burn` places the features on the grid.
+describes how to read it, and :class:`LayerReport` records what the build did
+with each feature. :mod:`twin_gym.terrain.burn` places the features on the grid.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ KIND_CLASS = {
 }
 BURN_ORDER = ("vegetation", "water", "roads", "buildings")
 """Order in which kinds are burned: a later kind overwrites an earlier one
-on the cells they share, so a road crosses a park and a building stands on
-a road."""
+on the cells they share, so a road crosses a park and a building sits on a
+road."""
 
 DEFAULT_WIDTH_M = {"roads": 6.0, "water": 3.0}
 """Width given to a line without a width or lane attribute, metres."""
@@ -37,7 +37,7 @@ class LayerSpec:
     """How to read one vector layer and place it on a twin."""
 
     kind: LayerKind
-    """What the features are: buildings, roads, water or vegetation."""
+    """Kind of feature in the layer: buildings, roads, water or vegetation."""
     source: str
     """Path of a GeoJSON, GeoPackage, Shapefile or OpenStreetMap file
     (``.osm``, ``.osm.bz2``, ``.osm.pbf``)."""
@@ -115,7 +115,7 @@ class LayerSpec:
 
 @dataclass
 class LayerReport:
-    """What a build did with one layer's features."""
+    """Outcome of placing one layer's features in a build."""
 
     kind: str
     """Layer kind."""

@@ -33,11 +33,11 @@ class OpenedDem:
     """A single-band DEM opened for reading."""
 
     dataset: DatasetReader
-    """The rasterio dataset; band 1 holds the heights."""
+    """The rasterio dataset, whose band 1 contains the heights."""
     identity: dict[str, Any]
     """Path, size and modification time of the file behind the dataset."""
     label: str
-    """How messages name the source."""
+    """Name of the source in messages."""
     tiles: tuple[DatasetReader, ...] = field(default=())
     """Every tile of a mosaic, the first being ``dataset``; empty for a single
     file."""
@@ -215,7 +215,7 @@ def jacksboro_raster(path: Path) -> tuple[np.ndarray, Any]:
 
     The file stores an int16 grid of 3 arc-second cells with row 0 at the
     north edge, and the edges of its extent as ``xmin``, ``xmax``, ``ymin``
-    and ``ymax``, where ``ymin`` holds the northern edge and ``ymax`` the
+    and ``ymax``, where ``ymin`` contains the northern edge and ``ymax`` the
     southern one. Taking the larger of the two as the top edge gives the
     right transform either way.
 

@@ -102,7 +102,7 @@ def add_dsm_structures(
     Args:
         grids: The twin's arrays, changed in place.
         dsm_path: Path of the DSM raster.
-        threshold: Least height above terrain of a structure, metres.
+        threshold: Minimum height above terrain of a structure, metres.
         resampling: Resampling name used for the terrain.
         default_crs: CRS to assume when the DSM has none (the terrain's).
         unit_m: Metres per DSM height unit (the terrain's unit).

@@ -1,4 +1,4 @@
-"""Tests of the max-height pyramid: same hits as the plain walk, fewer steps."""
+"""Tests of the max-height pyramid: the plain walk's hits in fewer steps."""
 
 import math
 
@@ -9,7 +9,11 @@ from twin_gym.raycast._kernels import PYRAMID_LEVELS
 from twin_gym.raycast._pyramid import build_pyramid
 from twin_gym.raycast.scene import RaycastScene
 
-from raycast_reference import random_rays  # isort: skip
+from raycast_reference import (  # isort: skip
+    is_tangent_touch,
+    random_rays,
+    scene_triangles,
+)
 
 
 def hilly_scene(rng, rows, cols, use_pyramid=True, buildings=0.02):
@@ -35,6 +39,25 @@ def hilly_scene(rng, rows, cols, use_pyramid=True, buildings=0.02):
     )
 
 
+def on_face_edge(scene, point_w, tolerance=1e-9):
+    """Return whether a hit point lies on an edge shared by two faces.
+
+    Triangle edges are the grid lines and the quad diagonals; column walls
+    stand on the half-cell lines.
+    """
+    u = (point_w[0] - scene.x_first) / scene.cell_size
+    v = (scene.y_first - point_w[1]) / scene.cell_size
+
+    def near_line(value, offset):
+        shifted = value - offset
+        return abs(shifted - round(shifted)) <= tolerance
+
+    on_grid = near_line(u, 0.0) or near_line(v, 0.0)
+    on_diagonal = abs((u - math.floor(u)) - (v - math.floor(v))) <= tolerance
+    on_footprint = near_line(u, 0.5) or near_line(v, 0.5)
+    return on_grid or on_diagonal or on_footprint
+
+
 def lidar_rays(scene, positions, channels=32, steps=256):
     """Return rays of a spinning LiDAR (-30 to +15 degrees) at each position."""
     elevation = np.radians(np.linspace(-30.0, 15.0, channels))[:, None]
@@ -56,8 +79,9 @@ def test_pyramid_levels_hold_block_maxima():
     heights = rng.normal(0.0, 5.0, (70, 45)).astype(np.float32)
     structure_heights = np.where(rng.random((70, 45)) < 0.1, 7.5, 0.0)
     levels = build_pyramid(heights, structure_heights)
-    assert len(levels) == PYRAMID_LEVELS + 1
-    terrain_max, column_max = levels[0], levels[-1]
+    assert len(levels) == PYRAMID_LEVELS
+    assert levels[0].shape == (69, 2 * 44)
+    terrain_max, column_max = levels[0][:, 0::2], levels[0][:, 1::2]
     terrain = heights.astype(np.float64)
     tops = np.where(structure_heights > 0.0, terrain + structure_heights, -np.inf)
     for r, c in [(0, 0), (10, 20), (68, 43), (33, 0)]:
@@ -79,7 +103,7 @@ def test_pyramid_levels_hold_block_maxima():
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_pyramid_gives_bitwise_identical_hits(seed):
+def test_pyramid_gives_the_same_hits(seed):
     rng = np.random.default_rng(seed)
     rows, cols = rng.integers(150, 300, 2)
     with_pyramid = hilly_scene(rng, rows, cols)
@@ -102,10 +126,42 @@ def test_pyramid_gives_bitwise_identical_hits(seed):
     max_ranges = np.concatenate([max_ranges, np.full(len(lidar_origins), 200.0)])
     fast = with_pyramid.cast(origins, directions, max_ranges)
     slow = plain.cast(origins, directions, max_ranges)
-    np.testing.assert_array_equal(fast.range, slow.range)
-    np.testing.assert_array_equal(fast.point_w, slow.point_w)
-    np.testing.assert_array_equal(fast.normal_w, slow.normal_w)
-    np.testing.assert_array_equal(fast.surface_class, slow.surface_class)
+    # Skips change where each quad's span starts by rounding, so ranges may
+    # differ by that much. As in the reference tests, a ray aimed exactly at
+    # a vertex that it only touches takes or skips the touch by one rounding
+    # step. Any other difference fails.
+    both_hit = fast.hit & slow.hit
+    agree = ~fast.hit & ~slow.hit
+    agree[both_hit] = np.abs(fast.range[both_hit] - slow.range[both_hit]) <= 1e-9
+    differ = np.flatnonzero(~agree)
+    triangles = scene_triangles(with_pyramid)
+    for i in differ:
+        t_first = min(fast.range[i], slow.range[i])
+        assert is_tangent_touch(triangles, origins[i], directions[i], t_first), (
+            f"ray {i}: {fast.range[i]} m with the pyramid, {slow.range[i]} m without"
+        )
+    assert len(differ) <= len(origins) // 1000
+    same = np.setdiff1d(np.arange(len(origins)), differ)
+    np.testing.assert_array_equal(fast.hit[same], slow.hit[same])
+    np.testing.assert_allclose(
+        fast.point_w[same], slow.point_w[same], rtol=0.0, atol=1e-9
+    )
+    # A hit on an edge that two faces share reports the face that the walk
+    # reached first, which the same rounding decides.
+    normals_equal = (fast.normal_w[same] == slow.normal_w[same]) | (
+        np.isnan(fast.normal_w[same]) & np.isnan(slow.normal_w[same])
+    )
+    other_face = np.flatnonzero(
+        ~normals_equal.all(axis=1)
+        | (fast.surface_class[same] != slow.surface_class[same])
+    )
+    for i in same[other_face]:
+        assert on_face_edge(with_pyramid, fast.point_w[i]), (
+            f"ray {i} hits {fast.point_w[i]} with normal {fast.normal_w[i]} "
+            f"and class {fast.surface_class[i]} with the pyramid, normal "
+            f"{slow.normal_w[i]} and class {slow.surface_class[i]} without"
+        )
+    assert len(other_face) <= len(origins) // 100
     assert fast.hit.sum() > 1000
 
 

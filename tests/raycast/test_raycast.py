@@ -401,6 +401,22 @@ def test_origin_below_surface_hits_at_zero(seed, rows, cols, fu, fv, depth, dire
     assert hits.surface_class[0] == expected
 
 
+@pytest.mark.parametrize("tiny", [2.2250738585e-313, -2.2250738585e-313, 5e-324])
+def test_subnormal_horizontal_motion_counts_as_none(tiny):
+    # The inverse of a subnormal component overflows to inf; the walk must
+    # treat such a ray as vertical rather than turn 0 * inf into NaN.
+    heights = np.array([[0.0, 1.0], [2.0, 3.0]])
+    scene = RaycastScene(
+        heights, np.zeros((2, 2), np.uint8), np.ones((2, 2), bool), 0.0, 1.0, 1.0
+    )
+    x_min, y_min, _, _ = scene.bounds
+    below = scene.cast([[x_min, y_min, 1.0]], [[0.0, tiny, 1.0]], 10.0)
+    assert below.range[0] == 0.0
+    above = scene.cast([[0.25, 0.5, 10.0]], [[tiny, tiny, -1.0]], 20.0)
+    expected = 10.0 - float(scene.height_at(0.25, 0.5))
+    np.testing.assert_allclose(above.range[0], expected, rtol=1e-12)
+
+
 @settings(max_examples=20, deadline=None)
 @given(origin=st.tuples(*[st.floats(-10, 10)] * 3), index=st.integers(0, 3))
 def test_zero_length_direction_raises(origin, index):

@@ -35,15 +35,17 @@ def triangle_normal(heights, cell_size, r, c, triangle):
     h10 = np.float64(heights[r + 1, c])
     h11 = np.float64(heights[r + 1, c + 1])
     # Moving one row south is -y, which flips the sign of the row slope.
+    # The normal is (-rise_x, -rise_y, cell_size) scaled to unit length,
+    # with the rises over one cell; one division serves all three parts.
     if triangle == TRIANGLE_UPPER:
-        slope_x = (h01 - h00) / cell_size
-        slope_y = -(h11 - h01) / cell_size
+        rise_x = h01 - h00
+        rise_y = -(h11 - h01)
     else:
-        slope_x = (h11 - h10) / cell_size
-        slope_y = -(h10 - h00) / cell_size
-    norm = math.sqrt(slope_x * slope_x + slope_y * slope_y + 1.0)
+        rise_x = h11 - h10
+        rise_y = -(h10 - h00)
+    inverse = 1.0 / math.sqrt(rise_x * rise_x + rise_y * rise_y + cell_size * cell_size)
     # Subtracting from 0.0 gives +0.0 rather than -0.0 on flat ground.
-    return 0.0 - slope_x / norm, 0.0 - slope_y / norm, 1.0 / norm
+    return 0.0 - rise_x * inverse, 0.0 - rise_y * inverse, cell_size * inverse
 
 
 @njit(cache=True)
@@ -118,23 +120,26 @@ def _cast_into(
     ux, uy, uz = normalize_direction(
         directions[i, 0], directions[i, 1], directions[i, 2]
     )
-    t, part, r, c, steps = walk_ray(
-        heights,
-        structure_heights,
-        has_structures,
-        pyramid,
-        use_pyramid,
-        x_first,
-        y_first,
-        cell_size,
-        ox,
-        oy,
-        oz,
-        ux,
-        uy,
-        uz,
-        max_ranges[i],
-    )
+    t, part, r, c, steps = math.inf, -1, -1, -1, 0
+    # RaycastScene rejects zero directions; any that reach here stay misses.
+    if ux != 0.0 or uy != 0.0 or uz != 0.0:
+        t, part, r, c, steps = walk_ray(
+            heights,
+            structure_heights,
+            has_structures,
+            pyramid,
+            use_pyramid,
+            x_first,
+            y_first,
+            cell_size,
+            ox,
+            oy,
+            oz,
+            ux,
+            uy,
+            uz,
+            max_ranges[i],
+        )
     out_steps[i] = steps
     shape_index = -1
     if shape_kinds.shape[0] > 0:

@@ -25,6 +25,8 @@ import math
 import numpy as np
 from numba import njit
 
+from twin_gym.raycast._surface import quad_height
+
 MISS_CLASS = 255
 """Value of ``surface_class`` for a ray that hit nothing."""
 
@@ -59,14 +61,18 @@ PYRAMID_SHIFT = 2
 """Each pyramid level merges ``2**PYRAMID_SHIFT`` blocks per axis (4 x 4)."""
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def normalize_direction(dx, dy, dz):
     """Return the unit vector of ``(dx, dy, dz)``, or zeros for a zero vector.
 
-    The components are scaled by their maximum magnitude first, so very small
-    or very large vectors neither underflow nor overflow. A non-finite input
-    also returns zeros, which the callers treat as a miss.
+    Vectors so small or so large that their squared length would underflow
+    or overflow are scaled by their largest component first. A non-finite
+    input also returns zeros, which the callers treat as a miss.
     """
+    squared = dx * dx + dy * dy + dz * dz
+    if 1e-280 < squared < 1e280:
+        inverse = 1.0 / math.sqrt(squared)
+        return dx * inverse, dy * inverse, dz * inverse
     scale = max(abs(dx), abs(dy), abs(dz))
     if not (scale > 0.0) or not math.isfinite(scale):
         return 0.0, 0.0, 0.0
@@ -77,22 +83,45 @@ def normalize_direction(dx, dy, dz):
     return dx / norm, dy / norm, dz / norm
 
 
-@njit(cache=True)
-def _slab_interval(p0, dp, upper):
-    """Return the ``t`` interval where ``p0 + t * dp`` lies in ``[0, upper]``.
+@njit(cache=True, inline="always")
+def _axis_walk(dp):
+    """Return ``(inverse, pad, offset, step)`` for walking one grid axis.
 
-    Returns ``(1.0, 0.0)``, an empty interval, when ``dp == 0`` and ``p0`` is
-    outside the range.
+    The ray crosses grid line ``k`` at ``t = (k - p0) * inverse + pad``. With
+    no motion along the axis the inverse is 0 and the pad ``inf``, so every
+    crossing lies at infinity. A motion so small that its inverse overflows
+    (a subnormal component) counts as none: it would cross the next line
+    only beyond any representable distance. A quad index plus ``offset`` is
+    the line the ray leaves that quad through, and ``step`` is the index
+    change there.
     """
-    if dp == 0.0:
+    if dp != 0.0:
+        inverse = 1.0 / dp
+        if math.isfinite(inverse):
+            if dp > 0.0:
+                return inverse, 0.0, 1, 1
+            return inverse, 0.0, 0, -1
+    return 0.0, math.inf, 0, 1
+
+
+@njit(cache=True, inline="always")
+def _hull_interval(p0, inverse, pad, upper):
+    """Return the ``t`` interval where the ray lies in ``[0, upper]`` on one axis.
+
+    The crossings use the formula of the walk's line crossings, so a ray
+    that leaves the hull leaves its last quad at the same ``t``. Returns
+    ``(1.0, 0.0)``, an empty interval, for a ray with no motion along the
+    axis outside the range.
+    """
+    if pad == math.inf:
         if 0.0 <= p0 <= upper:
             return -math.inf, math.inf
         return 1.0, 0.0
-    ta = (0.0 - p0) / dp
-    tb = (upper - p0) / dp
-    if ta > tb:
-        return tb, ta
-    return ta, tb
+    t_low = (0.0 - p0) * inverse
+    t_high = (upper - p0) * inverse
+    if t_low > t_high:
+        return t_high, t_low
+    return t_low, t_high
 
 
 @njit(cache=True)
@@ -111,107 +140,66 @@ def _first_quad_index(p, dp, n_quads):
     return min(max(index, 0), n_quads - 1)
 
 
-@njit(cache=True)
-def _plane_gap(heights, r, c, triangle, u0, v0, du, dv, oz, dz, t):
-    """Return ray height minus the plane of one triangle at ``t``, and its rate.
-
-    The plane is extended beyond the triangle, so the gap is linear in ``t``
-    with the returned rate (metres per metre of ray). Corners are cast with
-    ``np.float64`` because numba types ``float()`` of a float32 as float32.
-    """
-    h00 = np.float64(heights[r, c])
-    h01 = np.float64(heights[r, c + 1])
-    h10 = np.float64(heights[r + 1, c])
-    h11 = np.float64(heights[r + 1, c + 1])
-    if triangle == TRIANGLE_UPPER:
-        rise_u = h01 - h00
-        rise_v = h11 - h01
-    else:
-        rise_u = h11 - h10
-        rise_v = h10 - h00
-    fu = u0 + t * du - c
-    fv = v0 + t * dv - r
-    # The term order matches quad_height, so at t = 0 the gap is exactly the
-    # origin height minus surface_height_f64 when both pick the same triangle.
-    if triangle == TRIANGLE_UPPER:
-        z_plane = h00 + fu * rise_u + fv * rise_v
-    else:
-        z_plane = h00 + fv * rise_v + fu * rise_u
-    return oz + t * dz - z_plane, dz - (du * rise_u + dv * rise_v)
+@njit(cache=True, inline="always")
+def _root(t0, gap0, t1, gap1):
+    """Return where a gap linear in ``t`` falls from ``gap0 > 0`` to ``gap1 <= 0``."""
+    t = t0 + (t1 - t0) * (gap0 / (gap0 - gap1))
+    return min(max(t, t0), t1)
 
 
-@njit(cache=True)
-def _intersect_triangle_span(heights, r, c, triangle, u0, v0, du, dv, oz, dz, ta, tb):
-    """Return the first ``t`` in ``[ta, tb]`` with the ray on or below one plane.
-
-    Returns ``inf`` when the ray stays above the plane over the whole span.
-    The gap to the plane is linear in ``t``, so its root is exact up to
-    rounding. ``tb`` may be ``inf``, which happens for a vertical ray with no
-    range limit.
-    """
-    gap_a, rate = _plane_gap(heights, r, c, triangle, u0, v0, du, dv, oz, dz, ta)
-    if gap_a <= 0.0:
-        return ta
-    if rate >= 0.0:
-        return math.inf
-    t = ta + gap_a / -rate
-    if t > tb:
-        return math.inf
-    return t
-
-
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _intersect_quad(heights, r, c, u0, v0, du, dv, oz, dz, ta, tb):
-    """Intersect the ray span ``[ta, tb]`` with the two triangles of quad ``(r, c)``.
+    """Return the first ``t`` in ``[ta, tb]`` with the ray on or below quad ``(r, c)``.
 
-    The span is split where the ray crosses the quad's diagonal ``fu == fv``,
-    so each piece lies over one triangle.
+    Over the quad the surface under the ray is linear in ``t`` on each side
+    of the diagonal ``fu == fv``, so the gap between ray and surface is
+    piecewise linear with at most one break, where the ray crosses the
+    diagonal. The gap is evaluated at the span's ends and at that crossing,
+    and the first piece whose gap falls to zero or below holds the root.
+    ``tb`` must be finite.
 
     Returns:
         ``(t, triangle)``: the first hit parameter in metres and
         ``TRIANGLE_UPPER`` or ``TRIANGLE_LOWER``, or ``(inf, -1)``.
     """
-    # g(t) = fu - fv is positive over the upper triangle.
-    g0 = (u0 - c) - (v0 - r)
-    dg = du - dv
-    t_split = math.inf
-    if dg != 0.0:
-        t_diag = -g0 / dg
-        if ta < t_diag < tb:
-            t_split = t_diag
-
-    t_start = ta
-    t_end = min(t_split, tb)
-    for _ in range(2):
-        # g keeps one sign inside each piece, so any interior point picks the
-        # triangle. An unbounded piece uses a point 1 m past its start.
-        if t_end == math.inf:
-            t_mid = t_start + 1.0
-        else:
-            t_mid = 0.5 * (t_start + t_end)
-        g_mid = g0 + t_mid * dg
-        triangle = TRIANGLE_UPPER if g_mid >= 0.0 else TRIANGLE_LOWER
-        t_hit = _intersect_triangle_span(
-            heights, r, c, triangle, u0, v0, du, dv, oz, dz, t_start, t_end
-        )
-        if t_hit < math.inf:
-            return t_hit, triangle
-        if t_end >= tb:
-            break
-        t_start = t_end
-        t_end = tb
+    h00 = np.float64(heights[r, c])
+    h01 = np.float64(heights[r, c + 1])
+    h10 = np.float64(heights[r + 1, c])
+    h11 = np.float64(heights[r + 1, c + 1])
+    fu_a = u0 + ta * du - c
+    fv_a = v0 + ta * dv - r
+    gap_a = oz + ta * dz - quad_height(h00, h01, h10, h11, fu_a, fv_a)
+    g_a = fu_a - fv_a
+    triangle_a = TRIANGLE_UPPER if g_a >= 0.0 else TRIANGLE_LOWER
+    if gap_a <= 0.0:
+        return ta, triangle_a
+    fu_b = u0 + tb * du - c
+    fv_b = v0 + tb * dv - r
+    gap_b = oz + tb * dz - quad_height(h00, h01, h10, h11, fu_b, fv_b)
+    g_b = fu_b - fv_b
+    if (g_a >= 0.0) == (g_b >= 0.0):
+        if gap_b <= 0.0:
+            return _root(ta, gap_a, tb, gap_b), triangle_a
+        return math.inf, -1
+    # The span crosses the diagonal, where both triangles give h00 + f (h11 - h00).
+    s = g_a / (g_a - g_b)
+    t_d = ta + (tb - ta) * s
+    f_d = fu_a + (fu_b - fu_a) * s
+    gap_d = oz + t_d * dz - (h00 + f_d * (h11 - h00))
+    if gap_d <= 0.0:
+        return _root(ta, gap_a, t_d, gap_d), triangle_a
+    if gap_b <= 0.0:
+        return _root(t_d, gap_d, tb, gap_b), 1 - triangle_a
     return math.inf, -1
 
 
-@njit(cache=True)
-def _intersect_column(
-    heights, structure_heights, rr, cc, u0, v0, du, dv, oz, dz, ta, tb
-):
+@njit(cache=True, inline="always")
+def _intersect_column(rows, cols, rr, cc, top, grid_ray, oz, dz, ta, tb):
     """Return the first ``t`` in ``[ta, tb]`` inside the column of cell ``(rr, cc)``.
 
     The column is the box over the cell's footprint, clipped to the hull,
-    from ``-inf`` up to ``heights + structure_heights`` (in float64). Cells
-    with a structure height of 0 have no column.
+    from ``-inf`` up to ``top`` in metres. ``grid_ray`` is as for
+    :func:`_block_exits`.
 
     Returns:
         ``(t, part)``: the hit parameter in metres and the face that the ray
@@ -219,24 +207,20 @@ def _intersect_column(
         ``(inf, -1)``. A ray whose origin lies strictly inside the column
         reports ``COLUMN_TOP``.
     """
-    height = np.float64(structure_heights[rr, cc])
-    if not (height > 0.0):
-        return math.inf, -1
-    rows, cols = heights.shape
-    top = np.float64(heights[rr, cc]) + height
+    u0, v0, inv_u, inv_v, pad_u, pad_v, _, _ = grid_ray
     t_enter = -math.inf
     t_exit = math.inf
     part = COLUMN_TOP
 
     u_low = max(cc - 0.5, 0.0)
     u_high = min(cc + 0.5, cols - 1.0)
-    if du == 0.0:
+    if pad_u == math.inf:
         if not (u_low <= u0 <= u_high):
             return math.inf, -1
     else:
-        t_low = (u_low - u0) / du
-        t_high = (u_high - u0) / du
-        if du > 0.0:
+        t_low = (u_low - u0) * inv_u
+        t_high = (u_high - u0) * inv_u
+        if inv_u > 0.0:
             enter, leave, face = t_low, t_high, WALL_WEST
         else:
             enter, leave, face = t_high, t_low, WALL_EAST
@@ -248,13 +232,13 @@ def _intersect_column(
     # v grows southward, so a ray moving south enters through the north wall.
     v_low = max(rr - 0.5, 0.0)
     v_high = min(rr + 0.5, rows - 1.0)
-    if dv == 0.0:
+    if pad_v == math.inf:
         if not (v_low <= v0 <= v_high):
             return math.inf, -1
     else:
-        t_low = (v_low - v0) / dv
-        t_high = (v_high - v0) / dv
-        if dv > 0.0:
+        t_low = (v_low - v0) * inv_v
+        t_high = (v_high - v0) * inv_v
+        if inv_v > 0.0:
             enter, leave, face = t_low, t_high, WALL_NORTH
         else:
             enter, leave, face = t_high, t_low, WALL_SOUTH
@@ -282,25 +266,35 @@ def _intersect_column(
     return t, part
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _intersect_quad_columns(
-    heights, structure_heights, r, c, u0, v0, du, dv, oz, dz, ta, tb
+    heights, structure_heights, r, c, grid_ray, oz, dz, ta, tb, z_low
 ):
     """Return the first column hit in ``[ta, tb]`` among the cells of quad ``(r, c)``.
 
     The footprints that overlap a quad are those of its four corner cells.
+    ``grid_ray`` is as for :func:`_block_exits`. A column whose top lies
+    below ``z_low``, the lowest ray height over the span, cannot be hit and
+    is not intersected.
 
     Returns:
         ``(t, part, row, col)`` of the cell hit, or ``(inf, -1, -1, -1)``.
     """
+    rows, cols = heights.shape
     t_best = math.inf
     part_best = -1
     row_best = -1
     col_best = -1
     for rr in range(r, r + 2):
         for cc in range(c, c + 2):
+            height = np.float64(structure_heights[rr, cc])
+            if not (height > 0.0):
+                continue
+            top = np.float64(heights[rr, cc]) + height
+            if z_low > top:
+                continue
             t, part = _intersect_column(
-                heights, structure_heights, rr, cc, u0, v0, du, dv, oz, dz, ta, tb
+                rows, cols, rr, cc, top, grid_ray, oz, dz, ta, tb
             )
             if t < t_best:
                 t_best = t
@@ -310,28 +304,109 @@ def _intersect_quad_columns(
     return t_best, part_best, row_best, col_best
 
 
-@njit(cache=True)
-def _lowest_ray_height(oz, dz, ta, tb):
-    """Return the minimum of ``oz + t * dz`` over ``[ta, tb]``; ``tb`` may be inf."""
-    if dz >= 0.0:
-        return oz + ta * dz
-    return oz + tb * dz
+@njit(cache=True, inline="always")
+def _finite_reach(heights, r, c, oz, dz, t_in):
+    """Return a finite end for a ray that never leaves the hull sideways.
 
-
-@njit(cache=True)
-def _line_crossing(p0, dp, index, size):
-    """Return ``t`` where a ray leaves block ``index`` of ``size`` quads on one axis.
-
-    The boundary parameter comes straight from the integer grid line, so the
-    quad walk and the block skips compute bitwise identical crossings. It is
-    a quotient like the hull crossings of ``_slab_interval``, so a ray that
-    leaves the hull there leaves its last quad at the same ``t``.
+    Such a ray has (almost) no horizontal motion, so it stays over quad
+    ``(r, c)``. Rising, it can only hit at its start. Falling, it is below
+    the quad's lowest corner, and so below the surface, one metre after
+    passing it.
     """
-    if dp > 0.0:
-        return ((index + 1) * size - p0) / dp
-    if dp < 0.0:
-        return (index * size - p0) / dp
-    return math.inf
+    if dz >= 0.0:
+        return t_in
+    lowest = min(
+        np.float64(heights[r, c]),
+        np.float64(heights[r, c + 1]),
+        np.float64(heights[r + 1, c]),
+        np.float64(heights[r + 1, c + 1]),
+    )
+    return t_in + max(oz + t_in * dz - lowest, 0.0) / -dz + 1.0
+
+
+@njit(cache=True, inline="always")
+def _block_exits(block_c, block_r, size, grid_ray, t_a):
+    """Return where the ray crosses the exit lines of a block of ``size`` quads.
+
+    ``grid_ray`` is ``(u0, v0, inv_u, inv_v, pad_u, pad_v, off_c, off_r)``
+    from the walk's set-up. The crossings come from the integer grid lines,
+    so a line that blocks of several levels share gets the same parameter at
+    each. They are clamped to at least ``t_a``, the ray's entry into the
+    block, against rounding.
+    """
+    u0, v0, inv_u, inv_v, pad_u, pad_v, off_c, off_r = grid_ray
+    t_c = ((block_c + off_c) * size - u0) * inv_u + pad_u
+    t_r = ((block_r + off_r) * size - v0) * inv_v + pad_v
+    return max(t_c, t_a), max(t_r, t_a)
+
+
+@njit(cache=True, inline="always")
+def _block_top(level_1, level_2, level_3, level, block_r, block_c):
+    """Return the maximum height of a block of pyramid level 1, 2 or 3."""
+    # Unsigned indices spare numba's negative-index wraparound code.
+    row = np.uint64(block_r)
+    col = np.uint64(block_c)
+    if level == 3:
+        return level_3[row, col]
+    if level == 2:
+        return level_2[row, col]
+    return level_1[row, col]
+
+
+@njit(cache=True, inline="always")
+def _climb(
+    level_1,
+    level_2,
+    level_3,
+    top_level,
+    level,
+    size,
+    block_r,
+    block_c,
+    old_r,
+    old_c,
+    t_next_c,
+    t_next_r,
+    grid_ray,
+    oz,
+    dz,
+    t_a,
+    t_out,
+):
+    """Move the walk up the pyramid while the ray passes over the parent block.
+
+    The walk has just entered block ``(block_r, block_c)`` of ``level`` at
+    ``t_a``, coming from block ``(old_r, old_c)``. A parent block is tested
+    only when the walk entered it just now, because one it was already in
+    held something the ray could reach. ``grid_ray`` is as for
+    :func:`_block_exits`.
+
+    Returns:
+        ``(level, size, block_r, block_c, t_next_c, t_next_r)`` of the level
+        the walk goes on at, unchanged when no parent can be skipped.
+    """
+    while level < top_level:
+        parent_r = block_r >> PYRAMID_SHIFT
+        parent_c = block_c >> PYRAMID_SHIFT
+        if parent_r == (old_r >> PYRAMID_SHIFT) and parent_c == (
+            old_c >> PYRAMID_SHIFT
+        ):
+            break
+        parent_size = size << PYRAMID_SHIFT
+        exit_c, exit_r = _block_exits(parent_c, parent_r, parent_size, grid_ray, t_a)
+        t_exit = min(exit_c, exit_r, t_out)
+        top = _block_top(level_1, level_2, level_3, level + 1, parent_r, parent_c)
+        if not (min(oz + t_a * dz, oz + t_exit * dz) > top):
+            break
+        level += 1
+        size = parent_size
+        old_r >>= PYRAMID_SHIFT
+        old_c >>= PYRAMID_SHIFT
+        block_r = parent_r
+        block_c = parent_c
+        t_next_c = exit_c
+        t_next_r = exit_r
+    return level, size, block_r, block_c, t_next_c, t_next_r
 
 
 @njit(cache=True, inline="always")
@@ -361,22 +436,22 @@ def walk_ray(
             metres, shape (rows, cols), >= 0; 0 means no column. Read only
             when ``has_structures`` is true.
         has_structures: Whether any column exists.
-        pyramid: Tuple of ``PYRAMID_LEVELS + 1`` float32 grids in metres
-            from ``_pyramid.build_pyramid``. Index 0 contains the maximum
-            terrain height per quad, shape (rows - 1, cols - 1). Index ``k``
-            in 1 to 3 contains the maximum solid height per block of ``4**k`` x
-            ``4**k`` quads. The last holds, per quad, the highest column top
-            of its four corner cells, ``-inf`` where none. Read only when
+        pyramid: Tuple of ``PYRAMID_LEVELS`` float32 grids in metres from
+            ``_pyramid.build_pyramid``. Index 0 holds per quad ``(r, c)`` the
+            maximum terrain height at ``[r, 2 c]`` and the highest column
+            top of its four corner cells (``-inf`` where none) at
+            ``[r, 2 c + 1]``. Index ``k`` >= 1 holds the maximum solid
+            height per block of ``4**k`` x ``4**k`` quads. Read only when
             ``use_pyramid`` is true.
         use_pyramid: Whether to skip quads and blocks that the ray passes
-            over. The result is the same either way.
+            over. Ranges differ only by rounding (``docs/surface.md``).
         x_first: Local x of the centre of column 0, in metres.
         y_first: Local y of the centre of row 0, in metres.
         cell_size: Cell edge length in metres, > 0.
-        ox: Ray origin local x (east) in metres.
-        oy: Ray origin local y (north) in metres.
-        oz: Ray origin z (up) in metres.
-        dx: Direction x, any nonzero length.
+        ox: Ray origin local x (east) in metres, finite.
+        oy: Ray origin local y (north) in metres, finite.
+        oz: Ray origin z (up) in metres, finite.
+        dx: Direction x of a unit vector, from ``normalize_direction``.
         dy: Direction y.
         dz: Direction z.
         max_range: Maximum range in metres, >= 0; may be ``inf``.
@@ -387,23 +462,19 @@ def walk_ray(
         with the quad's row and column for a terrain hit, or ``COLUMN_TOP``
         or a ``WALL_*`` code with the cell's row and column for a column hit
         (``-1`` for all three on a miss); and the number of walk steps, each
-        a quad tested exactly or a block skipped. A zero or non-finite
-        direction and a non-finite origin are misses.
+        a quad tested exactly or a block skipped.
     """
     rows, cols = heights.shape
-    dx, dy, dz = normalize_direction(dx, dy, dz)
-    if dx == 0.0 and dy == 0.0 and dz == 0.0:
-        return math.inf, -1, -1, -1, 0
-    if not (math.isfinite(ox) and math.isfinite(oy) and math.isfinite(oz)):
-        return math.inf, -1, -1, -1, 0
-
     u0 = (ox - x_first) / cell_size
     v0 = (y_first - oy) / cell_size
     du = dx / cell_size
     dv = -dy / cell_size
+    inv_u, pad_u, off_c, step_c = _axis_walk(du)
+    inv_v, pad_v, off_r, step_r = _axis_walk(dv)
+    grid_ray = (u0, v0, inv_u, inv_v, pad_u, pad_v, off_c, off_r)
 
-    tu_in, tu_out = _slab_interval(u0, du, cols - 1.0)
-    tv_in, tv_out = _slab_interval(v0, dv, rows - 1.0)
+    tu_in, tu_out = _hull_interval(u0, inv_u, pad_u, cols - 1.0)
+    tv_in, tv_out = _hull_interval(v0, inv_v, pad_v, rows - 1.0)
     t_in = max(tu_in, tv_in, 0.0)
     t_out = min(tu_out, tv_out, max_range)
     # An entry at t_in == inf means the ray reaches the hull only beyond any
@@ -413,98 +484,149 @@ def walk_ray(
 
     c = _first_quad_index(u0 + t_in * du, du, cols - 1)
     r = _first_quad_index(v0 + t_in * dv, dv, rows - 1)
-    step_c = 1 if du > 0.0 else -1
-    step_r = 1 if dv > 0.0 else -1
+    if t_out == math.inf:
+        t_out = _finite_reach(heights, r, c, oz, dz, t_in)
+    quad_max = pyramid[0]
+    level_1 = pyramid[1]
+    level_2 = pyramid[2]
+    level_3 = pyramid[3]
+    top_level = PYRAMID_LEVELS - 1 if use_pyramid else 0
+    span_c = abs(inv_u)
+    span_r = abs(inv_v)
 
+    # The walk is a 2-D DDA over the blocks of one pyramid level at a time,
+    # level 0 being the quads. A block that the ray passes over is skipped,
+    # and the walk goes on at the same level. On entering a new parent
+    # block it climbs if the ray passes over that one too. A block that the
+    # ray may touch sends it one level down, into the sub-block under the
+    # ray. Crossings are computed from the grid lines whenever the level
+    # changes and carried forward by one block's span in between.
+    t_next_c, t_next_r = _block_exits(c, r, 1, grid_ray, t_in)
+    # Climb from the quad under the entry point as high as the ray passes
+    # over; -1 as the previous block makes every level's block new.
+    level, size, block_r, block_c, t_next_c, t_next_r = _climb(
+        level_1,
+        level_2,
+        level_3,
+        top_level,
+        0,
+        1,
+        r,
+        c,
+        -1,
+        -1,
+        t_next_c,
+        t_next_r,
+        grid_ray,
+        oz,
+        dz,
+        t_in,
+        t_out,
+    )
+    shift = level * PYRAMID_SHIFT
     steps = 0
-    # The quad of the previous step. A block is tested only when the ray
-    # reaches a block other than the previous quad's, because a block that
-    # could not be skipped from an earlier point rarely can be later.
-    r_prev = -1
-    c_prev = -1
     t_a = t_in
     while True:
-        if use_pyramid:
-            skipped = False
-            for level in range(PYRAMID_LEVELS - 1, 0, -1):
+        t_b = min(t_next_c, t_next_r, t_out)
+        z_low = min(oz + t_a * dz, oz + t_b * dz)
+        if level > 0:
+            top = _block_top(level_1, level_2, level_3, level, block_r, block_c)
+            if not (z_low > top):
+                # Down one level, into the sub-block that holds the ray at
+                # t_a, clamped to this block against rounding.
+                c = _first_quad_index(u0 + t_a * du, du, cols - 1)
+                r = _first_quad_index(v0 + t_a * dv, dv, rows - 1)
+                c = min(max(c, block_c << shift), ((block_c + 1) << shift) - 1)
+                r = min(max(r, block_r << shift), ((block_r + 1) << shift) - 1)
+                level -= 1
                 shift = level * PYRAMID_SHIFT
+                size = 1 << shift
                 block_r = r >> shift
                 block_c = c >> shift
-                if block_r == (r_prev >> shift) and block_c == (c_prev >> shift):
-                    continue
-                size = 1 << shift
-                t_exit_c = _line_crossing(u0, du, block_c, size)
-                t_exit_r = _line_crossing(v0, dv, block_r, size)
-                t_exit = min(t_exit_c, t_exit_r, t_out)
-                z_low = _lowest_ray_height(oz, dz, t_a, t_exit)
-                if not (z_low > pyramid[level][block_r, block_c]):
-                    continue
-                steps += 1
-                if t_exit >= t_out:
-                    return math.inf, -1, -1, -1, steps
-                r_prev = r
-                c_prev = c
-                if t_exit_c <= t_exit:
-                    c = (block_c + 1) * size if du > 0.0 else block_c * size - 1
-                else:
-                    c = _first_quad_index(u0 + t_exit * du, du, cols - 1)
-                    c = min(max(c, block_c * size), (block_c + 1) * size - 1)
-                if t_exit_r <= t_exit:
-                    r = (block_r + 1) * size if dv > 0.0 else block_r * size - 1
-                else:
-                    r = _first_quad_index(v0 + t_exit * dv, dv, rows - 1)
-                    r = min(max(r, block_r * size), (block_r + 1) * size - 1)
-                t_a = t_exit
-                skipped = True
-                break
-            if skipped:
-                if c < 0 or c > cols - 2 or r < 0 or r > rows - 2:
-                    return math.inf, -1, -1, -1, steps
+                t_next_c, t_next_r = _block_exits(block_c, block_r, size, grid_ray, t_a)
                 continue
+            steps += 1
+        else:
+            steps += 1
+            # Per quad the terrain and the columns have their own maximum,
+            # so a ray over a low roof skips the plane test and one over
+            # bare ground the columns.
+            test_terrain = True
+            test_columns = has_structures
+            if use_pyramid:
+                quad_r = np.uint64(block_r)
+                test_terrain = not (z_low > quad_max[quad_r, np.uint64(2 * block_c)])
+                test_columns = not (
+                    z_low > quad_max[quad_r, np.uint64(2 * block_c + 1)]
+                )
+            t_hit = math.inf
+            part = -1
+            hit_r = block_r
+            hit_c = block_c
+            if test_terrain:
+                t_hit, part = _intersect_quad(
+                    heights, block_r, block_c, u0, v0, du, dv, oz, dz, t_a, t_b
+                )
+            if test_columns:
+                t_col, part_col, row_col, col_col = _intersect_quad_columns(
+                    heights,
+                    structure_heights,
+                    block_r,
+                    block_c,
+                    grid_ray,
+                    oz,
+                    dz,
+                    t_a,
+                    t_b,
+                    z_low,
+                )
+                if t_col < t_hit:
+                    t_hit = t_col
+                    part = part_col
+                    hit_r = row_col
+                    hit_c = col_col
+            if t_hit < math.inf:
+                return t_hit, part, hit_r, hit_c, steps
 
-        steps += 1
-        t_next_c = _line_crossing(u0, du, c, 1)
-        t_next_r = _line_crossing(v0, dv, r, 1)
-        t_b = max(min(t_next_c, t_next_r, t_out), t_a)
-
-        # Level 0 keeps the terrain and the columns apart, so a ray over a
-        # low roof skips the plane test and one over bare ground the columns.
-        test_terrain = True
-        test_columns = has_structures
-        if use_pyramid:
-            z_low = _lowest_ray_height(oz, dz, t_a, t_b)
-            test_terrain = not (z_low > pyramid[0][r, c])
-            test_columns = not (z_low > pyramid[PYRAMID_LEVELS][r, c])
-        t_hit = math.inf
-        part = -1
-        hit_r = r
-        hit_c = c
-        if test_terrain:
-            t_hit, part = _intersect_quad(
-                heights, r, c, u0, v0, du, dv, oz, dz, t_a, t_b
-            )
-        if test_columns:
-            t_col, part_col, row_col, col_col = _intersect_quad_columns(
-                heights, structure_heights, r, c, u0, v0, du, dv, oz, dz, t_a, t_b
-            )
-            if t_col < t_hit:
-                t_hit = t_col
-                part = part_col
-                hit_r = row_col
-                hit_c = col_col
-        if t_hit < math.inf:
-            return t_hit, part, hit_r, hit_c, steps
+        # Step to the next block of this level. Selects rather than branches
+        # pick the axes crossed, because for a diagonal ray that is a coin
+        # toss that a branch predictor would often miss.
         if t_b >= t_out:
             break
-        r_prev = r
-        c_prev = c
-        if t_next_c <= t_b:
-            c += step_c
-        if t_next_r <= t_b:
-            r += step_r
-        if c < 0 or c > cols - 2 or r < 0 or r > rows - 2:
+        cross_c = t_next_c <= t_b
+        cross_r = t_next_r <= t_b
+        next_c = block_c + step_c if cross_c else block_c
+        next_r = block_r + step_r if cross_r else block_r
+        t_next_c = t_next_c + span_c * size if cross_c else t_next_c
+        t_next_r = t_next_r + span_r * size if cross_r else t_next_r
+        if (
+            next_c < 0
+            or next_c > (cols - 2) >> shift
+            or next_r < 0
+            or next_r > (rows - 2) >> shift
+        ):
             break
         t_a = t_b
+        level, size, block_r, block_c, t_next_c, t_next_r = _climb(
+            level_1,
+            level_2,
+            level_3,
+            top_level,
+            level,
+            size,
+            next_r,
+            next_c,
+            block_r,
+            block_c,
+            t_next_c,
+            t_next_r,
+            grid_ray,
+            oz,
+            dz,
+            t_a,
+            t_out,
+        )
+        shift = level * PYRAMID_SHIFT
     return math.inf, -1, -1, -1, steps
 
 
@@ -521,7 +643,13 @@ def cast_ray(heights, x_first, y_first, cell_size, ox, oy, oz, dx, dy, dz, max_r
     0. A zero direction or a non-finite origin returns ``inf`` rather than
     raising.
     """
-    no_pyramid = (heights, heights, heights, heights, heights)
+    dx, dy, dz = normalize_direction(dx, dy, dz)
+    if dx == 0.0 and dy == 0.0 and dz == 0.0:
+        return math.inf
+    if not (math.isfinite(ox) and math.isfinite(oy) and math.isfinite(oz)):
+        return math.inf
+    no_level = np.empty((1, 1), np.float32)
+    no_pyramid = (no_level, no_level, no_level, no_level)
     t, _, _, _, _ = walk_ray(
         heights,
         heights,

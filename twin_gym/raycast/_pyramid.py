@@ -51,10 +51,13 @@ def build_pyramid(heights, structure_heights):
             metres, shape (rows, cols), >= 0; 0 means no column.
 
     Returns:
-        A tuple of ``PYRAMID_LEVELS + 1`` C-contiguous float32 arrays: the
-        terrain maximum per quad (rows - 1, cols - 1), levels 1 to 3, and the
-        column maximum per quad, ``-inf`` where a quad has no column. Values
-        are rounded up, so each is at least the float64 maximum it bounds.
+        A tuple of ``PYRAMID_LEVELS`` C-contiguous float32 arrays. The first
+        interleaves, per quad ``(r, c)``, the terrain maximum at ``[r, 2 c]``
+        and the column maximum (``-inf`` where the quad has no column) at
+        ``[r, 2 c + 1]``, shape (rows - 1, 2 (cols - 1)), so both share a
+        cache line. Index ``k`` in 1 to ``PYRAMID_LEVELS - 1`` holds the
+        maximum of both over blocks of ``4**k`` x ``4**k`` quads. Values are
+        rounded up, so each is at least the float64 maximum it bounds.
     """
     terrain = heights.astype(np.float64)
     tops = np.where(
@@ -64,10 +67,11 @@ def build_pyramid(heights, structure_heights):
     )
     terrain_max = _round_up_float32(_quad_max(terrain))
     column_max = _round_up_float32(_quad_max(tops))
-    levels = [np.ascontiguousarray(terrain_max)]
+    quad_rows, quad_cols = terrain_max.shape
+    quad_max = np.stack([terrain_max, column_max], axis=-1)
+    levels = [np.ascontiguousarray(quad_max.reshape(quad_rows, 2 * quad_cols))]
     coarser = np.maximum(terrain_max, column_max)
     for _ in range(1, PYRAMID_LEVELS):
         coarser = _block_max(coarser, 1 << PYRAMID_SHIFT)
         levels.append(np.ascontiguousarray(coarser))
-    levels.append(np.ascontiguousarray(column_max))
     return tuple(levels)

@@ -241,8 +241,8 @@ class RaycastScene:
         shapes: Moving shapes that rays also hit, or None. Their poses may
             change between casts through :meth:`MovingShapes.set_poses`.
         use_pyramid: Whether rays skip blocks of quads with the max-height
-            pyramid. Results are the same either way, and False exists to
-            measure the saving.
+            pyramid. Ranges differ only by rounding either way (see
+            ``docs/surface.md``), and False exists to measure the saving.
 
     Raises:
         InputError: If an array has the wrong shape, dtype or values, or a

@@ -104,6 +104,23 @@ def test_columns_match_brute_force_reference(seed):
     assert (~hits.hit).sum() > 30
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_pyramid_walk_matches_reference(seed):
+    # Scenes wider than 64 cells have several blocks at each of the three
+    # pyramid levels, where the small scenes above have one or two.
+    rng = np.random.default_rng(5000 + seed)
+    scene = make_column_scene(rng, rng.integers(66, 90), rng.integers(66, 90), 0.15)
+    origins, directions, max_ranges = wall_rays(rng, scene, 800)
+    hits, column_hits = assert_matches_column_reference(
+        scene, origins, directions, max_ranges
+    )
+    assert column_hits > 50
+    assert (~hits.hit).sum() > 30
+    steps = scene.walk_steps(origins, directions, max_ranges)
+    plain = scene.walk_steps(origins, directions, max_ranges, use_pyramid=False)
+    assert steps.sum() < plain.sum()
+
+
 def test_columns_match_reference_float64_heights():
     rng = np.random.default_rng(77)
     scene = make_column_scene(rng, 6, 5, fraction=0.5, dtype=np.float64)

@@ -392,11 +392,15 @@ def _climb(
             old_c >> PYRAMID_SHIFT
         ):
             break
+        top = _block_top(level_1, level_2, level_3, level + 1, parent_r, parent_c)
+        # The ray's lowest point over the block is no higher than where it
+        # is now, so most blocks fail here, before the exit is computed.
+        if not (oz + t_a * dz > top):
+            break
         parent_size = size << PYRAMID_SHIFT
         exit_c, exit_r = _block_exits(parent_c, parent_r, parent_size, grid_ray, t_a)
         t_exit = min(exit_c, exit_r, t_out)
-        top = _block_top(level_1, level_2, level_3, level + 1, parent_r, parent_c)
-        if not (min(oz + t_a * dz, oz + t_exit * dz) > top):
+        if not (oz + t_exit * dz > top):
             break
         level += 1
         size = parent_size

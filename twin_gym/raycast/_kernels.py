@@ -55,7 +55,9 @@ WALL_SOUTH = 6
 """South wall of a column (``v`` high side); normal -y."""
 
 PYRAMID_LEVELS = 4
-"""Levels of the max-height pyramid, level 0 being one quad."""
+"""Levels of the max-height pyramid, level 0 being one quad. ``walk_ray``
+and ``_block_top`` read levels 1 to 3 by name, so a change here needs them
+changed too."""
 
 PYRAMID_SHIFT = 2
 """Each pyramid level merges ``2**PYRAMID_SHIFT`` blocks per axis (4 x 4)."""

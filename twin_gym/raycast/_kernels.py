@@ -157,7 +157,7 @@ def _intersect_quad(heights, r, c, u0, v0, du, dv, oz, dz, ta, tb):
     of the diagonal ``fu == fv``, so the gap between ray and surface is
     piecewise linear with at most one break, where the ray crosses the
     diagonal. The gap is evaluated at the span's ends and at that crossing,
-    and the first piece whose gap falls to zero or below holds the root.
+    and the first piece whose gap falls to zero or below contains the root.
     ``tb`` must be finite.
 
     Returns:
@@ -196,6 +196,24 @@ def _intersect_quad(heights, r, c, u0, v0, du, dv, oz, dz, ta, tb):
 
 
 @njit(cache=True, inline="always")
+def _footprint_slab(p0, inverse, pad, low, high, face_rising, face_falling):
+    """Return ``(inside, enter, leave, face)`` of the ray on one axis's ``[low, high]``.
+
+    ``face`` is the wall the ray enters through: ``face_rising`` when it
+    moves towards higher coordinates, ``face_falling`` otherwise. With no
+    motion along the axis, ``inside`` is whether ``p0`` lies in the range,
+    and the interval is unbounded.
+    """
+    if pad == math.inf:
+        return low <= p0 <= high, -math.inf, math.inf, face_rising
+    t_low = (low - p0) * inverse
+    t_high = (high - p0) * inverse
+    if inverse > 0.0:
+        return True, t_low, t_high, face_rising
+    return True, t_high, t_low, face_falling
+
+
+@njit(cache=True, inline="always")
 def _intersect_column(rows, cols, rr, cc, top, grid_ray, oz, dz, ta, tb):
     """Return the first ``t`` in ``[ta, tb]`` inside the column of cell ``(rr, cc)``.
 
@@ -211,43 +229,35 @@ def _intersect_column(rows, cols, rr, cc, top, grid_ray, oz, dz, ta, tb):
     """
     u0, v0, inv_u, inv_v, pad_u, pad_v, _, _ = grid_ray
     t_enter = -math.inf
-    t_exit = math.inf
     part = COLUMN_TOP
-
-    u_low = max(cc - 0.5, 0.0)
-    u_high = min(cc + 0.5, cols - 1.0)
-    if pad_u == math.inf:
-        if not (u_low <= u0 <= u_high):
-            return math.inf, -1
-    else:
-        t_low = (u_low - u0) * inv_u
-        t_high = (u_high - u0) * inv_u
-        if inv_u > 0.0:
-            enter, leave, face = t_low, t_high, WALL_WEST
-        else:
-            enter, leave, face = t_high, t_low, WALL_EAST
-        if enter > t_enter:
-            t_enter = enter
-            part = face
-        t_exit = min(t_exit, leave)
-
+    inside_u, enter_u, leave_u, face_u = _footprint_slab(
+        u0,
+        inv_u,
+        pad_u,
+        max(cc - 0.5, 0.0),
+        min(cc + 0.5, cols - 1.0),
+        WALL_WEST,
+        WALL_EAST,
+    )
     # v grows southward, so a ray moving south enters through the north wall.
-    v_low = max(rr - 0.5, 0.0)
-    v_high = min(rr + 0.5, rows - 1.0)
-    if pad_v == math.inf:
-        if not (v_low <= v0 <= v_high):
-            return math.inf, -1
-    else:
-        t_low = (v_low - v0) * inv_v
-        t_high = (v_high - v0) * inv_v
-        if inv_v > 0.0:
-            enter, leave, face = t_low, t_high, WALL_NORTH
-        else:
-            enter, leave, face = t_high, t_low, WALL_SOUTH
-        if enter > t_enter:
-            t_enter = enter
-            part = face
-        t_exit = min(t_exit, leave)
+    inside_v, enter_v, leave_v, face_v = _footprint_slab(
+        v0,
+        inv_v,
+        pad_v,
+        max(rr - 0.5, 0.0),
+        min(rr + 0.5, rows - 1.0),
+        WALL_NORTH,
+        WALL_SOUTH,
+    )
+    if not (inside_u and inside_v):
+        return math.inf, -1
+    if enter_u > t_enter:
+        t_enter = enter_u
+        part = face_u
+    if enter_v > t_enter:
+        t_enter = enter_v
+        part = face_v
+    t_exit = min(leave_u, leave_v)
 
     if dz == 0.0:
         if oz > top:
@@ -654,8 +664,9 @@ def cast_ray(heights, x_first, y_first, cell_size, ox, oy, oz, dx, dy, dz, max_r
         return math.inf
     if not (math.isfinite(ox) and math.isfinite(oy) and math.isfinite(oz)):
         return math.inf
-    no_level = np.empty((1, 1), np.float32)
-    no_pyramid = (no_level, no_level, no_level, no_level)
+    # The pyramid is never read with use_pyramid False, so the heights stand
+    # in for its grids rather than an array allocated at every call.
+    no_pyramid = (heights, heights, heights, heights)
     t, _, _, _, _ = walk_ray(
         heights,
         heights,

@@ -403,7 +403,7 @@ def test_origin_below_surface_hits_at_zero(seed, rows, cols, fu, fv, depth, dire
 
 @pytest.mark.parametrize("tiny", [2.2250738585e-313, -2.2250738585e-313, 5e-324])
 def test_subnormal_horizontal_motion_counts_as_none(tiny):
-    # The inverse of a subnormal component overflows to inf; the walk must
+    # The inverse of a subnormal component overflows to inf. The walk must
     # treat such a ray as vertical rather than turn 0 * inf into NaN.
     heights = np.array([[0.0, 1.0], [2.0, 3.0]])
     scene = RaycastScene(

@@ -11,6 +11,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from twin_gym.raycast._fan import fan_geometry, walk_fan
 from twin_gym.raycast._kernels import (
     COLUMN_TOP,
     MISS_CLASS,
@@ -87,60 +88,38 @@ def nearest_cell_class(classes, valid, x_first, y_first, cell_size, x, y):
 
 
 @njit(cache=True, inline="always")
-def _cast_into(
+def _finish_ray(
     i,
+    t,
+    part,
+    r,
+    c,
+    ox,
+    oy,
+    oz,
+    ux,
+    uy,
+    uz,
+    max_range,
     heights,
-    structure_heights,
-    has_structures,
     classes,
     valid,
-    pyramid,
-    use_pyramid,
     x_first,
     y_first,
     cell_size,
-    shape_kinds,
-    shape_pos_w,
-    shape_rot_ws,
-    shape_sizes,
-    shape_classes,
-    origins,
-    directions,
-    max_ranges,
+    shapes,
     out_range,
     out_point,
     out_normal,
     out_class,
-    out_steps,
 ):
-    """Cast ray ``i`` and write its result into row ``i`` of the ``out_*`` arrays."""
-    ox = origins[i, 0]
-    oy = origins[i, 1]
-    oz = origins[i, 2]
-    ux, uy, uz = normalize_direction(
-        directions[i, 0], directions[i, 1], directions[i, 2]
-    )
-    t, part, r, c, steps = math.inf, -1, -1, -1, 0
-    # RaycastScene rejects zero directions; any that reach here stay misses.
-    if ux != 0.0 or uy != 0.0 or uz != 0.0:
-        t, part, r, c, steps = walk_ray(
-            heights,
-            structure_heights,
-            has_structures,
-            pyramid,
-            use_pyramid,
-            x_first,
-            y_first,
-            cell_size,
-            ox,
-            oy,
-            oz,
-            ux,
-            uy,
-            uz,
-            max_ranges[i],
-        )
-    out_steps[i] = steps
+    """Test ray ``i`` against the moving shapes and write its row of the outputs.
+
+    ``(t, part, r, c)`` is the ray's walk result as ``walk_ray`` returns it,
+    ``(ux, uy, uz)`` its unit direction. ``shapes`` is ``(kinds, pos_w,
+    rot_ws, sizes, classes)`` of the moving shapes.
+    """
+    shape_kinds, shape_pos_w, shape_rot_ws, shape_sizes, shape_classes = shapes
     shape_index = -1
     if shape_kinds.shape[0] > 0:
         t_shape, shape_index, snx, sny, snz = intersect_shapes(
@@ -154,7 +133,7 @@ def _cast_into(
             ux,
             uy,
             uz,
-            min(t, max_ranges[i]),
+            min(t, max_range),
         )
         if t_shape < t:
             t = t_shape
@@ -188,6 +167,154 @@ def _cast_into(
     out_normal[i, 1] = ny
     out_normal[i, 2] = nz
     out_class[i] = hit_class
+
+
+@njit(cache=True, inline="always")
+def _cast_into(
+    i,
+    ox,
+    oy,
+    oz,
+    heights,
+    structure_heights,
+    has_structures,
+    classes,
+    valid,
+    pyramid,
+    use_pyramid,
+    x_first,
+    y_first,
+    cell_size,
+    shapes,
+    directions,
+    max_ranges,
+    out_range,
+    out_point,
+    out_normal,
+    out_class,
+    out_steps,
+):
+    """Cast ray ``i`` from ``(ox, oy, oz)`` and write its row of the outputs.
+
+    ``shapes`` is as for :func:`_finish_ray`.
+    """
+    ux, uy, uz = normalize_direction(
+        directions[i, 0], directions[i, 1], directions[i, 2]
+    )
+    t, part, r, c, steps = math.inf, -1, -1, -1, 0
+    # RaycastScene rejects zero directions; any that reach here stay misses.
+    if ux != 0.0 or uy != 0.0 or uz != 0.0:
+        t, part, r, c, steps = walk_ray(
+            heights,
+            structure_heights,
+            has_structures,
+            pyramid,
+            use_pyramid,
+            x_first,
+            y_first,
+            cell_size,
+            ox,
+            oy,
+            oz,
+            ux,
+            uy,
+            uz,
+            max_ranges[i],
+        )
+    out_steps[i] = steps
+    _finish_ray(
+        i,
+        t,
+        part,
+        r,
+        c,
+        ox,
+        oy,
+        oz,
+        ux,
+        uy,
+        uz,
+        max_ranges[i],
+        heights,
+        classes,
+        valid,
+        x_first,
+        y_first,
+        cell_size,
+        shapes,
+        out_range,
+        out_point,
+        out_normal,
+        out_class,
+    )
+
+
+RAY_CHUNKS = 1024
+"""Number of chunks that :func:`cast_rays` shares out among its threads."""
+
+
+@njit(cache=True, _nrt=False)
+def _cast_ray_run(
+    start,
+    stop,
+    heights,
+    structure_heights,
+    has_structures,
+    classes,
+    valid,
+    pyramid,
+    use_pyramid,
+    x_first,
+    y_first,
+    cell_size,
+    shape_kinds,
+    shape_pos_w,
+    shape_rot_ws,
+    shape_sizes,
+    shape_classes,
+    origins,
+    directions,
+    max_ranges,
+    out_range,
+    out_point,
+    out_normal,
+    out_class,
+    out_steps,
+):
+    """Cast rays ``start`` to ``stop - 1`` one after another; see :func:`cast_rays`.
+
+    It is compiled without numba's reference counting (``_nrt=False``). It
+    allocates nothing, and outside a parallel loop body numba would count
+    references to the arrays that the inlined walk hands from helper to
+    helper, which costs more than the walk itself. Compiled apart from the
+    parallel loop, the walk also compiles several times faster.
+    """
+    shapes = (shape_kinds, shape_pos_w, shape_rot_ws, shape_sizes, shape_classes)
+    for i in range(start, stop):
+        _cast_into(
+            i,
+            origins[i, 0],
+            origins[i, 1],
+            origins[i, 2],
+            heights,
+            structure_heights,
+            has_structures,
+            classes,
+            valid,
+            pyramid,
+            use_pyramid,
+            x_first,
+            y_first,
+            cell_size,
+            shapes,
+            directions,
+            max_ranges,
+            out_range,
+            out_point,
+            out_normal,
+            out_class,
+            out_steps,
+        )
 
 
 @njit(cache=True, parallel=True)
@@ -244,9 +371,12 @@ def cast_rays(
         out_class: Output classes, shape (n,), uint8, ``MISS_CLASS`` on a miss.
         out_steps: Output walk steps per ray, shape (n,), int64.
     """
-    for i in prange(origins.shape[0]):
-        _cast_into(
-            i,
+    n = origins.shape[0]
+    chunks = min(n, RAY_CHUNKS)
+    for chunk in prange(chunks):
+        _cast_ray_run(
+            chunk * n // chunks,
+            (chunk + 1) * n // chunks,
             heights,
             structure_heights,
             has_structures,
@@ -304,9 +434,94 @@ def cast_rays_serial(
     Starting numba's thread pool costs more than a few hundred rays take, so
     small batches run faster here.
     """
-    for i in range(origins.shape[0]):
-        _cast_into(
-            i,
+    _cast_ray_run(
+        0,
+        origins.shape[0],
+        heights,
+        structure_heights,
+        has_structures,
+        classes,
+        valid,
+        pyramid,
+        use_pyramid,
+        x_first,
+        y_first,
+        cell_size,
+        shape_kinds,
+        shape_pos_w,
+        shape_rot_ws,
+        shape_sizes,
+        shape_classes,
+        origins,
+        directions,
+        max_ranges,
+        out_range,
+        out_point,
+        out_normal,
+        out_class,
+        out_steps,
+    )
+
+
+FAN_CHUNKS = 256
+"""Number of chunks that :func:`cast_fans` shares out among its threads."""
+
+FAN_GROUP = 8
+"""Neighbouring fans that one chunk of :func:`cast_fans` casts in a row."""
+
+
+@njit(cache=True, parallel=True)
+def cast_fans(
+    heights,
+    structure_heights,
+    has_structures,
+    classes,
+    valid,
+    pyramid,
+    use_pyramid,
+    x_first,
+    y_first,
+    cell_size,
+    shape_kinds,
+    shape_pos_w,
+    shape_rot_ws,
+    shape_sizes,
+    shape_classes,
+    origins,
+    directions,
+    order,
+    max_ranges,
+    out_range,
+    out_point,
+    out_normal,
+    out_class,
+    out_steps,
+    walked,
+):
+    """Cast fans of rays in parallel, each in one pass.
+
+    Fan ``f`` is rays ``f * k`` to ``f * k + k - 1`` of ``directions``
+    (float64, shape (fans * k, 3)), all from ``origins[f]`` (float64, shape
+    (fans, 3)), where ``k`` is the length of ``order``, the int64 indices of
+    a fan's rays in order of rising elevation. A fan whose rays share one
+    vertical half-plane, with slopes rising along ``order`` (see
+    ``_fan.fan_geometry``), is walked once by ``_fan.walk_fan`` and gets
+    ``walked[f]`` true (bool, shape (fans,)). Any other fan gets false and
+    no output; the caller casts its rays with :func:`cast_rays`. The other
+    arguments are those of :func:`cast_rays`, one row per ray, and so are
+    the results, up to rounding.
+    """
+    count = order.shape[0]
+    fans = directions.shape[0] // count
+    groups = (fans + FAN_GROUP - 1) // FAN_GROUP
+    chunks = min(groups, FAN_CHUNKS)
+    for chunk in prange(chunks):
+        # Scratch for one fan at a time, allocated once per chunk.
+        fan_constants = np.empty((4, count))
+        fan_found = np.empty((3, count), np.int64)
+        _cast_fan_run(
+            chunk,
+            chunks,
             heights,
             structure_heights,
             has_structures,
@@ -324,33 +539,219 @@ def cast_rays_serial(
             shape_classes,
             origins,
             directions,
+            order,
             max_ranges,
             out_range,
             out_point,
             out_normal,
             out_class,
             out_steps,
+            walked,
+            fan_constants,
+            fan_found,
         )
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
+def _cast_fan_run(
+    chunk,
+    chunks,
+    heights,
+    structure_heights,
+    has_structures,
+    classes,
+    valid,
+    pyramid,
+    use_pyramid,
+    x_first,
+    y_first,
+    cell_size,
+    shape_kinds,
+    shape_pos_w,
+    shape_rot_ws,
+    shape_sizes,
+    shape_classes,
+    origins,
+    directions,
+    order,
+    max_ranges,
+    out_range,
+    out_point,
+    out_normal,
+    out_class,
+    out_steps,
+    walked,
+    fan_constants,
+    fan_found,
+):
+    """Cast the fans of one chunk of :func:`cast_fans`.
+
+    A chunk takes every ``chunks``-th group of ``FAN_GROUP`` neighbouring
+    fans: neighbours share cache lines, and spreading each chunk over all
+    the fans balances threads that numba hands equal runs of chunks,
+    whatever the cost of each pose. It is compiled without reference
+    counting for the reasons given at :func:`_cast_ray_run`.
+    """
+    count = order.shape[0]
+    fans = directions.shape[0] // count
+    groups = (fans + FAN_GROUP - 1) // FAN_GROUP
+    shapes = (shape_kinds, shape_pos_w, shape_rot_ws, shape_sizes, shape_classes)
+    for group in range(chunk, groups, chunks):
+        for f in range(group * FAN_GROUP, min((group + 1) * FAN_GROUP, fans)):
+            _cast_fan(
+                f,
+                heights,
+                structure_heights,
+                has_structures,
+                classes,
+                valid,
+                pyramid,
+                use_pyramid,
+                x_first,
+                y_first,
+                cell_size,
+                shapes,
+                origins,
+                directions,
+                order,
+                max_ranges,
+                out_range,
+                out_point,
+                out_normal,
+                out_class,
+                out_steps,
+                walked,
+                fan_constants,
+                fan_found,
+            )
+
+
+@njit(cache=True, _nrt=False)
+def _cast_fan(
+    f,
+    heights,
+    structure_heights,
+    has_structures,
+    classes,
+    valid,
+    pyramid,
+    use_pyramid,
+    x_first,
+    y_first,
+    cell_size,
+    shapes,
+    origins,
+    directions,
+    order,
+    max_ranges,
+    out_range,
+    out_point,
+    out_normal,
+    out_class,
+    out_steps,
+    walked,
+    fan_constants,
+    fan_found,
+):
+    """Cast fan ``f`` and write its rows of the outputs.
+
+    ``walked[f]`` gets whether the rays form a fan; if not, nothing else is
+    written. ``fan_constants`` and ``fan_found`` are scratch arrays of
+    shapes (4, k) and (3, k) for ``_fan.walk_fan``.
+    """
+    count = order.shape[0]
+    first = f * count
+    ox = origins[f, 0]
+    oy = origins[f, 1]
+    oz = origins[f, 2]
+    is_fan, hx, hy, reach = fan_geometry(
+        directions, max_ranges, first, order, fan_constants
+    )
+    walked[f] = is_fan
+    if not is_fan:
+        return
+    walk_fan(
+        heights,
+        structure_heights,
+        has_structures,
+        pyramid,
+        use_pyramid,
+        x_first,
+        y_first,
+        cell_size,
+        ox,
+        oy,
+        oz,
+        hx,
+        hy,
+        reach,
+        first,
+        order,
+        fan_constants,
+        max_ranges,
+        out_range,
+        out_steps,
+        fan_found,
+    )
+    for j in range(count):
+        i = first + order[j]
+        # The unit direction along the fan's heading differs from the ray's
+        # own by rounding only (``FAN_HEADING_TOLERANCE``).
+        horizontal = fan_constants[3, j]
+        ux = hx * horizontal
+        uy = hy * horizontal
+        uz = fan_constants[0, j] * horizontal
+        _finish_ray(
+            i,
+            out_range[i],
+            fan_found[0, j],
+            fan_found[1, j],
+            fan_found[2, j],
+            ox,
+            oy,
+            oz,
+            ux,
+            uy,
+            uz,
+            max_ranges[i],
+            heights,
+            classes,
+            valid,
+            x_first,
+            y_first,
+            cell_size,
+            shapes,
+            out_range,
+            out_point,
+            out_normal,
+            out_class,
+        )
+
+
+@njit(cache=True, parallel=True)
 def count_invalid_rays(origins, directions):
     """Return how many rays have a non-finite origin or direction, or a zero direction.
 
     Args:
-        origins: Ray origins, shape (n, 3), float64.
+        origins: Ray origins, shape (m, 3), float64. With ``k`` rays per
+            origin (``n = m * k``), ray ``i`` starts at ``origins[i // k]``.
         directions: Ray directions, shape (n, 3), float64.
     """
+    count = origins.shape[0]
+    per_origin = directions.shape[0] // count if count > 0 else 0
     invalid = 0
-    for i in range(origins.shape[0]):
-        finite = True
-        nonzero = False
+    for m in prange(count):
+        origin_finite = True
         for k in range(3):
-            finite = finite and math.isfinite(origins[i, k])
-            finite = finite and math.isfinite(directions[i, k])
-            nonzero = nonzero or directions[i, k] != 0.0
-        if not (finite and nonzero):
-            invalid += 1
+            origin_finite = origin_finite and math.isfinite(origins[m, k])
+        for i in range(m * per_origin, (m + 1) * per_origin):
+            finite = origin_finite
+            nonzero = False
+            for k in range(3):
+                finite = finite and math.isfinite(directions[i, k])
+                nonzero = nonzero or directions[i, k] != 0.0
+            if not (finite and nonzero):
+                invalid += 1
     return invalid
 
 

@@ -426,6 +426,122 @@ def _climb(
 
 
 @njit(cache=True, inline="always")
+def _descend(level, block_r, block_c, grid_ray, du, dv, t_a, rows, cols):
+    """Move the walk one level down, into the sub-block under the ray at ``t_a``.
+
+    The sub-block is clamped to the current block against rounding.
+    ``grid_ray`` is as for :func:`_block_exits`, and ``du``, ``dv`` are the
+    ray's grid motion per unit of ``t``.
+
+    Returns:
+        ``(level, size, block_r, block_c, t_next_c, t_next_r)`` at the level
+        below.
+    """
+    u0 = grid_ray[0]
+    v0 = grid_ray[1]
+    shift = level * PYRAMID_SHIFT
+    c = _first_quad_index(u0 + t_a * du, du, cols - 1)
+    r = _first_quad_index(v0 + t_a * dv, dv, rows - 1)
+    c = min(max(c, block_c << shift), ((block_c + 1) << shift) - 1)
+    r = min(max(r, block_r << shift), ((block_r + 1) << shift) - 1)
+    level -= 1
+    shift = level * PYRAMID_SHIFT
+    size = 1 << shift
+    block_r = r >> shift
+    block_c = c >> shift
+    t_next_c, t_next_r = _block_exits(block_c, block_r, size, grid_ray, t_a)
+    return level, size, block_r, block_c, t_next_c, t_next_r
+
+
+@njit(cache=True, inline="always")
+def _test_quad(
+    heights,
+    structure_heights,
+    has_structures,
+    quad_max,
+    use_pyramid,
+    r,
+    c,
+    grid_ray,
+    du,
+    dv,
+    oz,
+    dz,
+    t_a,
+    t_b,
+    z_low,
+):
+    """Return the first hit in ``[t_a, t_b]`` on quad ``(r, c)`` or its columns.
+
+    ``z_low`` is the ray's lowest height over the span. Per quad the terrain
+    and the columns have their own maximum in ``quad_max`` (pyramid level
+    0), so a ray over a low roof skips the plane test and one over bare
+    ground the columns.
+
+    Returns:
+        ``(t, part, row, col)`` as ``walk_ray`` reports them, with
+        ``t = inf`` and ``part = -1`` for no hit.
+    """
+    test_terrain = True
+    test_columns = has_structures
+    if use_pyramid:
+        quad_r = np.uint64(r)
+        test_terrain = not (z_low > quad_max[quad_r, np.uint64(2 * c)])
+        test_columns = not (z_low > quad_max[quad_r, np.uint64(2 * c + 1)])
+    t_hit = math.inf
+    part = -1
+    hit_r = r
+    hit_c = c
+    if test_terrain:
+        t_hit, part = _intersect_quad(
+            heights, r, c, grid_ray[0], grid_ray[1], du, dv, oz, dz, t_a, t_b
+        )
+    if test_columns:
+        t_col, part_col, row_col, col_col = _intersect_quad_columns(
+            heights, structure_heights, r, c, grid_ray, oz, dz, t_a, t_b, z_low
+        )
+        if t_col < t_hit:
+            t_hit = t_col
+            part = part_col
+            hit_r = row_col
+            hit_c = col_col
+    return t_hit, part, hit_r, hit_c
+
+
+@njit(cache=True, inline="always")
+def _next_block(
+    block_r, block_c, shift, t_next_c, t_next_r, t_b, walk_steps, rows, cols
+):
+    """Step to the next block of the level whose blocks are ``2**shift`` quads wide.
+
+    ``walk_steps`` is ``(span_c, span_r, step_c, step_r)``: the ray's ``t``
+    per quad along each axis and the index change when it crosses a line.
+    Selects rather than branches pick the axes crossed, because for a
+    diagonal ray that is a coin toss that a branch predictor would often
+    miss.
+
+    Returns:
+        ``(inside, block_r, block_c, t_next_c, t_next_r)``, where ``inside``
+        is false once the ray has left the grid.
+    """
+    span_c, span_r, step_c, step_r = walk_steps
+    size = 1 << shift
+    cross_c = t_next_c <= t_b
+    cross_r = t_next_r <= t_b
+    next_c = block_c + step_c if cross_c else block_c
+    next_r = block_r + step_r if cross_r else block_r
+    t_next_c = t_next_c + span_c * size if cross_c else t_next_c
+    t_next_r = t_next_r + span_r * size if cross_r else t_next_r
+    inside = not (
+        next_c < 0
+        or next_c > (cols - 2) >> shift
+        or next_r < 0
+        or next_r > (rows - 2) >> shift
+    )
+    return inside, next_r, next_c, t_next_c, t_next_r
+
+
+@njit(cache=True, inline="always")
 def walk_ray(
     heights,
     structure_heights,
@@ -507,8 +623,7 @@ def walk_ray(
     level_2 = pyramid[2]
     level_3 = pyramid[3]
     top_level = PYRAMID_LEVELS - 1 if use_pyramid else 0
-    span_c = abs(inv_u)
-    span_r = abs(inv_v)
+    walk_steps = (abs(inv_u), abs(inv_v), step_c, step_r)
 
     # The walk is a 2-D DDA over the blocks of one pyramid level at a time,
     # level 0 being the quads. A block that the ray passes over is skipped,
@@ -548,79 +663,48 @@ def walk_ray(
         if level > 0:
             top = _block_top(level_1, level_2, level_3, level, block_r, block_c)
             if not (z_low > top):
-                # Down one level, into the sub-block that holds the ray at
-                # t_a, clamped to this block against rounding.
-                c = _first_quad_index(u0 + t_a * du, du, cols - 1)
-                r = _first_quad_index(v0 + t_a * dv, dv, rows - 1)
-                c = min(max(c, block_c << shift), ((block_c + 1) << shift) - 1)
-                r = min(max(r, block_r << shift), ((block_r + 1) << shift) - 1)
-                level -= 1
+                level, size, block_r, block_c, t_next_c, t_next_r = _descend(
+                    level, block_r, block_c, grid_ray, du, dv, t_a, rows, cols
+                )
                 shift = level * PYRAMID_SHIFT
-                size = 1 << shift
-                block_r = r >> shift
-                block_c = c >> shift
-                t_next_c, t_next_r = _block_exits(block_c, block_r, size, grid_ray, t_a)
                 continue
             steps += 1
         else:
             steps += 1
-            # Per quad the terrain and the columns have their own maximum,
-            # so a ray over a low roof skips the plane test and one over
-            # bare ground the columns.
-            test_terrain = True
-            test_columns = has_structures
-            if use_pyramid:
-                quad_r = np.uint64(block_r)
-                test_terrain = not (z_low > quad_max[quad_r, np.uint64(2 * block_c)])
-                test_columns = not (
-                    z_low > quad_max[quad_r, np.uint64(2 * block_c + 1)]
-                )
-            t_hit = math.inf
-            part = -1
-            hit_r = block_r
-            hit_c = block_c
-            if test_terrain:
-                t_hit, part = _intersect_quad(
-                    heights, block_r, block_c, u0, v0, du, dv, oz, dz, t_a, t_b
-                )
-            if test_columns:
-                t_col, part_col, row_col, col_col = _intersect_quad_columns(
-                    heights,
-                    structure_heights,
-                    block_r,
-                    block_c,
-                    grid_ray,
-                    oz,
-                    dz,
-                    t_a,
-                    t_b,
-                    z_low,
-                )
-                if t_col < t_hit:
-                    t_hit = t_col
-                    part = part_col
-                    hit_r = row_col
-                    hit_c = col_col
+            t_hit, part, hit_r, hit_c = _test_quad(
+                heights,
+                structure_heights,
+                has_structures,
+                quad_max,
+                use_pyramid,
+                block_r,
+                block_c,
+                grid_ray,
+                du,
+                dv,
+                oz,
+                dz,
+                t_a,
+                t_b,
+                z_low,
+            )
             if t_hit < math.inf:
                 return t_hit, part, hit_r, hit_c, steps
 
-        # Step to the next block of this level. Selects rather than branches
-        # pick the axes crossed, because for a diagonal ray that is a coin
-        # toss that a branch predictor would often miss.
         if t_b >= t_out:
             break
-        cross_c = t_next_c <= t_b
-        cross_r = t_next_r <= t_b
-        next_c = block_c + step_c if cross_c else block_c
-        next_r = block_r + step_r if cross_r else block_r
-        t_next_c = t_next_c + span_c * size if cross_c else t_next_c
-        t_next_r = t_next_r + span_r * size if cross_r else t_next_r
-        if (
-            next_c < 0
-            or next_c > (cols - 2) >> shift
-            or next_r < 0
-            or next_r > (rows - 2) >> shift
-        ):
+        inside, next_r, next_c, t_next_c, t_next_r = _next_block(
+            block_r,
+            block_c,
+            shift,
+            t_next_c,
+            t_next_r,
+            t_b,
+            walk_steps,
+            rows,
+            cols,
+        )
+        if not inside:
             break
         t_a = t_b
         level, size, block_r, block_c, t_next_c, t_next_r = _climb(

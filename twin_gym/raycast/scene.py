@@ -15,6 +15,7 @@ import numpy as np
 
 from twin_gym.errors import InputError
 from twin_gym.raycast._cast import (
+    cast_fans,
     cast_rays,
     cast_rays_serial,
     count_invalid_rays,
@@ -29,9 +30,7 @@ __all__ = ["MISS_CLASS", "MovingShapes", "RayHits", "RaycastScene", "cast_ray"]
 
 PARALLEL_MIN_RAYS = 16
 """Batches at least this large run on numba's thread pool, smaller ones
-serially. The serial loop measured several times slower per ray than the
-``prange`` kernel even on one thread (numba 0.68), so only tiny batches, where
-waking the pool costs more than a microsecond, stay serial."""
+serially, since waking the pool costs more than a few rays take."""
 
 _CLASS_VALUES = np.array([int(member) for member in SurfaceClass], dtype=np.uint8)
 
@@ -151,6 +150,56 @@ def _validate_valid(valid, shape):
     return np.ascontiguousarray(array, dtype=np.bool_)
 
 
+def _check_ray_values(origins, directions, ray_name, origin_name):
+    """Raise if a ray has a non-finite origin or direction, or a zero direction.
+
+    ``ray_name(i)`` names ray ``i`` of ``directions`` in the message and
+    ``origin_name(m)`` the rays of origin ``m``.
+    """
+    # One compiled pass finds the first bad ray. The NumPy checks below run
+    # only then, to name the value and count the zero directions.
+    if count_invalid_rays(origins, directions) == 0:
+        return
+    for name, array, describe in (
+        ("origins_w", origins, origin_name),
+        ("directions_w", directions, ray_name),
+    ):
+        bad = ~np.isfinite(array).all(axis=1)
+        if bad.any():
+            index = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"{name} must be finite, but {describe(index)} has "
+                f"{array[index].tolist()}."
+            )
+    zero = ~(np.abs(directions) > 0.0).any(axis=1)
+    index = int(np.flatnonzero(zero)[0])
+    raise InputError(
+        f"directions_w has {int(zero.sum())} zero-length directions, the first "
+        f"at {ray_name(index)}. Give every ray a nonzero direction."
+    )
+
+
+def _validate_max_ranges(max_range, shape, ray_name):
+    """Return the maximum range of each ray as a flat float64 array."""
+    max_ranges = np.asarray(max_range, dtype=np.float64)
+    if max_ranges.ndim == 0:
+        max_ranges = np.full(math.prod(shape), float(max_ranges))
+    elif max_ranges.shape == shape:
+        max_ranges = np.ascontiguousarray(max_ranges).reshape(-1)
+    else:
+        raise InputError(
+            f"max_range must be a scalar or have shape {shape}, got {max_ranges.shape}."
+        )
+    invalid = np.isnan(max_ranges) | (max_ranges < 0.0)
+    if invalid.any():
+        index = int(np.flatnonzero(invalid)[0])
+        raise InputError(
+            f"max_range must be >= 0 metres (inf is allowed), but "
+            f"{ray_name(index)} has {max_ranges[index]}."
+        )
+    return max_ranges
+
+
 def _validate_rays(origins_w, directions_w, max_range):
     origins = np.ascontiguousarray(origins_w, dtype=np.float64)
     directions = np.ascontiguousarray(directions_w, dtype=np.float64)
@@ -161,40 +210,38 @@ def _validate_rays(origins_w, directions_w, max_range):
             f"directions_w must have the shape of origins_w {origins.shape}, got "
             f"{directions.shape}."
         )
-    # One compiled pass finds the first bad ray. The NumPy checks below run
-    # only then, to name the value and count the zero directions.
-    if count_invalid_rays(origins, directions) > 0:
-        for name, array in (("origins_w", origins), ("directions_w", directions)):
-            bad = ~np.isfinite(array).all(axis=1)
-            if bad.any():
-                index = int(np.flatnonzero(bad)[0])
-                raise InputError(
-                    f"{name} must be finite, but ray {index} is "
-                    f"{array[index].tolist()}."
-                )
-        zero = ~(np.abs(directions) > 0.0).any(axis=1)
-        index = int(np.flatnonzero(zero)[0])
-        raise InputError(
-            f"directions_w has {int(zero.sum())} zero-length directions, the first "
-            f"at ray {index}. Give every ray a nonzero direction."
-        )
 
-    n = origins.shape[0]
-    max_ranges = np.asarray(max_range, dtype=np.float64)
-    if max_ranges.ndim == 0:
-        max_ranges = np.full(n, float(max_ranges))
-    elif max_ranges.shape != (n,):
+    def ray_name(index):
+        return f"ray {index}"
+
+    _check_ray_values(origins, directions, ray_name, ray_name)
+    max_ranges = _validate_max_ranges(max_range, (origins.shape[0],), ray_name)
+    return origins, directions, max_ranges
+
+
+def _validate_fans(origins_w, directions_w, max_range):
+    origins = np.ascontiguousarray(origins_w, dtype=np.float64)
+    directions = np.ascontiguousarray(directions_w, dtype=np.float64)
+    if origins.ndim != 2 or origins.shape[1] != 3:
+        raise InputError(f"origins_w must have shape (fans, 3), got {origins.shape}.")
+    fans = origins.shape[0]
+    if directions.ndim != 3 or directions.shape[0] != fans or directions.shape[2] != 3:
         raise InputError(
-            f"max_range must be a scalar or have shape ({n},), got {max_ranges.shape}."
+            f"directions_w must have shape ({fans}, k, 3) for {fans} fans, got "
+            f"{directions.shape}."
         )
-    invalid = np.isnan(max_ranges) | (max_ranges < 0.0)
-    if invalid.any():
-        index = int(np.flatnonzero(invalid)[0])
-        raise InputError(
-            f"max_range must be >= 0 metres (inf is allowed), but ray {index} has "
-            f"{max_ranges[index]}."
-        )
-    return origins, directions, np.ascontiguousarray(max_ranges)
+    per_fan = directions.shape[1]
+    if per_fan == 0:
+        raise InputError("directions_w must hold at least one ray per fan, got 0.")
+    flat = directions.reshape(-1, 3)
+
+    def ray_name(index):
+        return f"fan {index // per_fan} ray {index % per_fan}"
+
+    if fans > 0:
+        _check_ray_values(origins, flat, ray_name, lambda index: f"fan {index}")
+    max_ranges = _validate_max_ranges(max_range, directions.shape[:2], ray_name)
+    return origins, flat, max_ranges
 
 
 def _validate_structure_heights(structure_heights, shape):
@@ -311,20 +358,17 @@ class RaycastScene:
         y_min = self.y_first - (rows - 1) * self.cell_size
         return self.x_first, y_min, x_max, self.y_first
 
-    def _run(self, origins_w, directions_w, max_range, use_pyramid):
-        origins, directions, max_ranges = _validate_rays(
-            origins_w, directions_w, max_range
-        )
-        n = origins.shape[0]
+    def _run(self, origins, directions, max_ranges, use_pyramid, order=None):
+        """Cast validated rays; fans of ``len(order)`` rays where ``order`` is set."""
+        n = directions.shape[0]
         out_range = np.empty(n, dtype=np.float64)
         out_point = np.empty((n, 3), dtype=np.float64)
         out_normal = np.empty((n, 3), dtype=np.float64)
         out_class = np.empty(n, dtype=np.uint8)
         out_steps = np.empty(n, dtype=np.int64)
         if n > 0:
-            kernel = cast_rays if n >= PARALLEL_MIN_RAYS else cast_rays_serial
             shapes = self.shapes
-            kernel(
+            scene_args = (
                 self.heights,
                 self.structure_heights,
                 self.has_structures,
@@ -340,15 +384,36 @@ class RaycastScene:
                 shapes.rot_ws,
                 shapes.sizes,
                 shapes.surface_class,
-                origins,
-                directions,
-                max_ranges,
-                out_range,
-                out_point,
-                out_normal,
-                out_class,
-                out_steps,
             )
+            outputs = (out_range, out_point, out_normal, out_class, out_steps)
+            if order is None:
+                kernel = cast_rays if n >= PARALLEL_MIN_RAYS else cast_rays_serial
+                kernel(*scene_args, origins, directions, max_ranges, *outputs)
+            else:
+                walked = np.empty(origins.shape[0], dtype=bool)
+                cast_fans(
+                    *scene_args,
+                    origins,
+                    directions,
+                    order,
+                    max_ranges,
+                    *outputs,
+                    walked,
+                )
+                if not walked.all():
+                    # Fans that are not level go ray by ray.
+                    rays = np.repeat(~walked, len(order))
+                    hits, steps = self._run(
+                        np.repeat(origins[~walked], len(order), axis=0),
+                        directions[rays],
+                        max_ranges[rays],
+                        use_pyramid,
+                    )
+                    out_range[rays] = hits.range
+                    out_point[rays] = hits.point_w
+                    out_normal[rays] = hits.normal_w
+                    out_class[rays] = hits.surface_class
+                    out_steps[rays] = steps
         hits = RayHits(
             hit=np.isfinite(out_range),
             range=out_range,
@@ -385,7 +450,53 @@ class RaycastScene:
             InputError: If a shape is wrong, a value is not finite, a
                 direction has zero length or a max range is negative or NaN.
         """
-        hits, _ = self._run(origins_w, directions_w, max_range, self.use_pyramid)
+        hits, _ = self._run(
+            *_validate_rays(origins_w, directions_w, max_range), self.use_pyramid
+        )
+        return hits
+
+    def cast_fans(self, origins_w, directions_w, max_range):
+        """Cast fans of rays that share an origin, such as a LiDAR's channels.
+
+        Each fan's rays start at one origin. Where they also share one
+        horizontal heading, so that they lie in one vertical half-plane as
+        the channels of one azimuth step of a level spinning LiDAR do, the
+        fan is walked once along its ground track for all its rays (see
+        ``docs/surface.md``); any other fan is cast ray by ray. Either way
+        the hits are those of :meth:`cast` for the same rays, up to
+        rounding: ranges agree within about 1e-9 m except for rays that pass
+        exactly through a grid vertex or along a shared face edge.
+
+        Args:
+            origins_w: Fan origins in the local world frame in metres, shape
+                (fans, 3), any real dtype.
+            directions_w: Ray directions in the local world frame, shape
+                (fans, k, 3), any nonzero length. Rays in the same place of
+                every fan should have the same elevation order as in the
+                first fan (fixed beam tables do); a fan whose rays are not in
+                that order is cast ray by ray.
+            max_range: Maximum range in metres, a scalar or shape
+                (fans, k), >= 0; ``inf`` disables the limit.
+
+        Returns:
+            The hits with row ``f * k + j`` for ray ``j`` of fan ``f``.
+
+        Raises:
+            InputError: If a shape is wrong, a value is not finite, a
+                direction has zero length or a max range is negative or NaN.
+        """
+        origins, directions, max_ranges = _validate_fans(
+            origins_w, directions_w, max_range
+        )
+        per_fan = np.asarray(directions_w).shape[1]
+        first_fan = directions[:per_fan]
+        # Rays sort by slope; a vertical one ranks at the end it points to.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = first_fan[:, 2] / np.hypot(first_fan[:, 0], first_fan[:, 1])
+        order = np.argsort(slope, kind="stable").astype(np.int64)
+        hits, _ = self._run(
+            origins, directions, max_ranges, self.use_pyramid, order=order
+        )
         return hits
 
     def walk_steps(self, origins_w, directions_w, max_range, use_pyramid=True):
@@ -397,7 +508,9 @@ class RaycastScene:
         Returns:
             Steps per ray, shape (n,), int64.
         """
-        _, steps = self._run(origins_w, directions_w, max_range, bool(use_pyramid))
+        _, steps = self._run(
+            *_validate_rays(origins_w, directions_w, max_range), bool(use_pyramid)
+        )
         return steps
 
     def height_at(self, x, y):

@@ -60,6 +60,11 @@ class SpinningLidar:
         directions_b = directions_s.reshape(-1, 3) @ mount_rotation.T
         directions_b.flags.writeable = False
         self._directions_b = directions_b
+        # The same beams by azimuth step, each step's channels together: the
+        # fans that RaycastScene.cast_fans walks in one pass when level.
+        self._fan_directions_b = np.ascontiguousarray(
+            directions_b.reshape(*self.shape, 3).transpose(1, 0, 2)
+        ).reshape(-1, 3)
         self.hooks = SensorHooks()
         self.timer = RateTimer(self.config.update_hz)
         self.np_random = np.random.default_rng(seed)
@@ -102,13 +107,17 @@ class SpinningLidar:
         """
         pos, quat = validate_poses(pos_w, quat_wb)
         n_agents = pos.shape[0]
-        n_beams = self._directions_b.shape[0]
+        channels, steps = self.shape
         sensor_pos, _ = self.config.mount.sensor_poses_w(pos, quat)
-        directions_w = rotate_body_to_world(quat, self._directions_b)
-        origins_w = np.repeat(sensor_pos, n_beams, axis=0)
-        hits = scene.cast(origins_w, directions_w.reshape(-1, 3), self.config.max_range)
+        directions_w = rotate_body_to_world(quat, self._fan_directions_b)
+        hits = scene.cast_fans(
+            np.repeat(sensor_pos, steps, axis=0),
+            directions_w.reshape(n_agents * steps, channels, 3),
+            self.config.max_range,
+        )
         ranges = np.where(hits.hit, hits.range, self.config.max_range)
-        return ranges.astype(np.float32).reshape((n_agents, *self.shape))
+        ranges = ranges.astype(np.float32).reshape(n_agents, steps, channels)
+        return np.ascontiguousarray(ranges.transpose(0, 2, 1))
 
     def firing_offsets_s(self):
         """Return each azimuth step's firing time after the revolution start, s."""
@@ -186,17 +195,26 @@ class SpinningLidar:
         rotations = rotation_matrices(sensor_quat.reshape(-1, 4)).reshape(
             n_agents, steps, 3, 3
         )
-        # Per agent a, channel c and step s: d_w = R_ws(a, s) @ d_s(c, s).
-        directions_w = np.einsum("asij,csj->acsi", rotations, self._directions_s)
-        origins_w = np.broadcast_to(sensor_pos[:, None], directions_w.shape)
-        hits = scene.cast(
-            origins_w.reshape(-1, 3), directions_w.reshape(-1, 3), config.max_range
+        # Per agent a, step s and channel c: d_w = R_ws(a, s) @ d_s(c, s),
+        # cast as one fan per azimuth step.
+        fan_directions_w = np.einsum("asij,csj->asci", rotations, self._directions_s)
+        hits = scene.cast_fans(
+            sensor_pos.reshape(-1, 3),
+            fan_directions_w.reshape(n_agents * steps, channels, 3),
+            config.max_range,
         )
         shape = (n_agents, channels, steps)
-        valid = hits.hit.reshape(shape).copy()
-        ranges = hits.range.reshape(shape).copy()
-        classes = hits.surface_class.reshape(shape).copy()
-        normals = hits.normal_w.reshape((*shape, 3))
+        directions_w = fan_directions_w.transpose(0, 2, 1, 3)
+        origins_w = np.broadcast_to(sensor_pos[:, None], directions_w.shape)
+
+        def by_channel(values):
+            values = values.reshape(n_agents, steps, channels, *values.shape[1:])
+            return np.ascontiguousarray(np.swapaxes(values, 1, 2))
+
+        valid = by_channel(hits.hit)
+        ranges = by_channel(hits.range)
+        classes = by_channel(hits.surface_class)
+        normals = by_channel(hits.normal_w)
 
         if config.range_noise_std > 0.0:
             ranges[valid] += self.np_random.normal(

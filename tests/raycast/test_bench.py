@@ -10,13 +10,28 @@ def test_bench_scene_poses_and_hits():
     assert scene.shape == (256, 256)
     assert scene.has_structures
     directions_b = raycast.lidar_directions_b(4, 32)
-    pose_sets = raycast.make_pose_sets(scene, 2, directions_b, seed=1)
+    pose_sets = raycast.make_pose_sets(scene, 2, directions_b, seed=1, channels=4)
     assert [p.name for p in pose_sets] == ["rover", "drone"]
     for pose_set in pose_sets:
         assert pose_set.origins_w.shape == (2 * 128, 3)
-        seconds, hits = raycast.time_twin_gym(scene, pose_set, 200.0, 1, 1)
-        assert seconds > 0.0
-        assert hits.hit.any()
+        fan_origins, fan_directions = pose_set.fans()
+        assert fan_directions.shape == (2 * 32, 4, 3)
+        # The fans hold the same rays, only in another order.
+        np.testing.assert_array_equal(
+            pose_set.from_fans(fan_directions[..., 2]), pose_set.directions_w[:, 2]
+        )
+        np.testing.assert_array_equal(
+            pose_set.from_fans(np.repeat(fan_origins[:, 0], 4)),
+            pose_set.origins_w[:, 0],
+        )
+        fan_s, fan_range, ray_s, ray_range = raycast.time_twin_gym(
+            scene, pose_set, 200.0, 1, 1
+        )
+        assert fan_s > 0.0 and ray_s > 0.0
+        assert np.isfinite(ray_range).any()
+        np.testing.assert_array_equal(np.isfinite(fan_range), np.isfinite(ray_range))
+        hit = np.isfinite(ray_range)
+        np.testing.assert_allclose(fan_range[hit], ray_range[hit], rtol=0, atol=1e-9)
     ground = scene.height_at(
         pose_sets[0].positions_w[:, 0], pose_sets[0].positions_w[:, 1]
     )

@@ -35,7 +35,30 @@ class PoseSet:
     origins_w: np.ndarray
     """Ray origins in metres, shape (poses * beams, 3)."""
     directions_w: np.ndarray
-    """Unit ray directions, shape (poses * beams, 3)."""
+    """Unit ray directions, shape (poses * beams, 3), channel by channel."""
+    channels: int
+    """LiDAR channels, the rays of one azimuth step."""
+
+    def fans(self):
+        """Return the rays as fans of one azimuth step each, for ``cast_fans``.
+
+        Returns:
+            ``(origins_w, directions_w)`` of shapes (poses * steps, 3) and
+            (poses * steps, channels, 3).
+        """
+        poses = len(self.positions_w)
+        steps = len(self.origins_w) // (poses * self.channels)
+        directions = self.directions_w.reshape(poses, self.channels, steps, 3)
+        fan_directions = np.ascontiguousarray(directions.transpose(0, 2, 1, 3))
+        fan_origins = np.repeat(self.positions_w, steps, axis=0)
+        return fan_origins, fan_directions.reshape(-1, self.channels, 3)
+
+    def from_fans(self, values):
+        """Reorder per-ray values from fan order to the order of ``origins_w``."""
+        poses = len(self.positions_w)
+        steps = len(self.origins_w) // (poses * self.channels)
+        values = np.asarray(values).reshape(poses, steps, self.channels)
+        return values.transpose(0, 2, 1).reshape(-1)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -144,10 +167,14 @@ def build_bench_scene(size: int, seed: int):
     return scene
 
 
-def make_pose_sets(scene, poses: int, directions_b: np.ndarray, seed: int):
+def make_pose_sets(
+    scene, poses: int, directions_b: np.ndarray, seed: int, channels: int = 64
+):
     """Return rover and drone pose sets at random free cells away from the edges.
 
-    The margin is 250 m, more than the LiDAR range, on twins large enough.
+    ``directions_b`` are the beams of a LiDAR with ``channels`` channels,
+    channel by channel, from :func:`lidar_directions_b`. The margin is
+    250 m, more than the LiDAR range, on twins large enough.
     """
     rng = np.random.default_rng(seed + 1)
     rows, cols = scene.shape
@@ -170,7 +197,7 @@ def make_pose_sets(scene, poses: int, directions_b: np.ndarray, seed: int):
         dz = np.broadcast_to(directions_b[None, :, 2], dx.shape)
         directions_w = np.stack([dx, dy, dz], axis=-1).reshape(-1, 3)
         origins_w = np.repeat(positions, len(directions_b), axis=0)
-        pose_sets.append(PoseSet(name, positions, origins_w, directions_w))
+        pose_sets.append(PoseSet(name, positions, origins_w, directions_w, channels))
     return pose_sets
 
 
@@ -216,16 +243,34 @@ def first_scan_seconds() -> dict:
 
 
 def time_twin_gym(scene, pose_set: PoseSet, max_range: float, threads: int, repeats):
-    """Return the best time in seconds to cast a pose set at a thread count."""
+    """Return the best times in seconds to cast a pose set at a thread count.
+
+    Returns:
+        ``(fan_seconds, fan_hits, ray_seconds, ray_hits)``: the rays cast as
+        fans of one azimuth step, as ``SpinningLidar`` casts them, and cast
+        ray by ray. Both hits are in the order of ``pose_set.origins_w``.
+    """
     import numba
 
     numba.set_num_threads(threads)
+    fan_origins, fan_directions = pose_set.fans()
+
+    def cast_fans():
+        return scene.cast_fans(fan_origins, fan_directions, max_range)
 
     def cast():
         return scene.cast(pose_set.origins_w, pose_set.directions_w, max_range)
 
+    cast_fans()
     cast()
-    return best_time(cast, repeats), cast()
+    fan_hits = cast_fans()
+    fan_range = pose_set.from_fans(fan_hits.range)
+    return (
+        best_time(cast_fans, repeats),
+        fan_range,
+        best_time(cast, repeats),
+        cast().range,
+    )
 
 
 def open3d_scene(vertices: np.ndarray, faces: np.ndarray, shift: np.ndarray):
@@ -362,6 +407,18 @@ def time_mujoco(scene, pose_set, max_range, count, seed):
     return seconds, per_pose * len(pose_set.positions_w)
 
 
+def _agreement(ranges, t_hit):
+    """Describe how ranges agree with the peer's: p99.9 and max difference, hits."""
+    ours_hit = np.isfinite(ranges)
+    theirs_hit = np.isfinite(t_hit)
+    both = ours_hit & theirs_hit
+    diff = np.abs(ranges[both] - t_hit[both])
+    return (
+        f"{np.percentile(diff, 99.9):.1e} / {diff.max():.1e}, "
+        f"{np.mean(ours_hit == theirs_hit):.6f}"
+    )
+
+
 def run(args: argparse.Namespace) -> None:
     """Run the benchmark and print its table."""
     import numba
@@ -392,7 +449,9 @@ def run(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     scene = build_bench_scene(args.size, args.seed)
     directions_b = lidar_directions_b(args.channels, args.azimuth_steps)
-    pose_sets = make_pose_sets(scene, args.poses, directions_b, args.seed)
+    pose_sets = make_pose_sets(
+        scene, args.poses, directions_b, args.seed, args.channels
+    )
     rows, cols = scene.shape
     print(
         f"twin {rows} x {cols} cells of 1 m from {JACKSBORO}, "
@@ -413,10 +472,9 @@ def run(args: argparse.Namespace) -> None:
     steps = {}
     for pose_set in pose_sets:
         for threads in thread_counts:
-            seconds, hits = time_twin_gym(
+            ours[(pose_set.name, threads)] = time_twin_gym(
                 scene, pose_set, args.max_range, threads, args.repeats
             )
-            ours[(pose_set.name, threads)] = (seconds, hits)
         plain = scene.walk_steps(
             pose_set.origins_w, pose_set.directions_w, args.max_range, use_pyramid=False
         )
@@ -426,42 +484,45 @@ def run(args: argparse.Namespace) -> None:
         steps[pose_set.name] = (plain.mean(), skipping.mean())
 
     print()
-    print("set    threads  twin_gym Mrays/s  steps/ray (plain walk -> pyramid)")
+    print(
+        "twin_gym Mrays/s, the LiDAR's fans of one azimuth step each and ray by "
+        "ray; steps per ray ray by ray"
+    )
+    print("set    threads   fans   rays  steps/ray (plain walk -> pyramid)")
     for pose_set in pose_sets:
         for threads in thread_counts:
-            seconds, _ = ours[(pose_set.name, threads)]
-            rate = len(pose_set.origins_w) / seconds / 1e6
+            fan_s, _, ray_s, _ = ours[(pose_set.name, threads)]
+            n = len(pose_set.origins_w)
             plain, skipping = steps[pose_set.name]
             print(
-                f"{pose_set.name:6s} {threads:7d}  {rate:16.2f}  "
-                f"{plain:.1f} -> {skipping:.1f}"
+                f"{pose_set.name:6s} {threads:7d}  {n / fan_s / 1e6:5.2f}  "
+                f"{n / ray_s / 1e6:5.2f}  {plain:.1f} -> {skipping:.1f}"
             )
     if args.skip_peers:
         return
 
     print()
+    print("ratio: twin_gym fans / peer (ray by ray / peer)")
     print(
-        "set    threads  Open3D whole Mrays/s  ratio  Open3D in-range Mrays/s  "
-        "ratio  range diff p99.9 / max m  hit/miss agree"
+        "set    threads  Open3D whole Mrays/s  ratio        Open3D in-range "
+        "Mrays/s  ratio        range diff p99.9 / max m, hit/miss agree"
     )
     for threads in thread_counts:
         peer = time_open3d(scene, pose_sets, args.max_range, threads, args.repeats)
         for pose_set in pose_sets:
             n = len(pose_set.origins_w)
-            seconds, hits = ours[(pose_set.name, threads)]
-            whole = n / peer[f"{pose_set.name}_whole_s"] / 1e6
-            limited = n / peer[f"{pose_set.name}_limited_s"] / 1e6
-            rate = n / seconds / 1e6
+            fan_s, fan_range, ray_s, ray_range = ours[(pose_set.name, threads)]
+            whole_s = peer[f"{pose_set.name}_whole_s"]
+            limited_s = peer[f"{pose_set.name}_limited_s"]
             t_hit = peer[f"{pose_set.name}_whole_t"].astype(np.float64)
             t_hit[t_hit > args.max_range] = np.inf
-            theirs_hit = np.isfinite(t_hit)
-            both = theirs_hit & hits.hit
-            diff = np.abs(hits.range[both] - t_hit[both])
+            agree = [_agreement(r, t_hit) for r in (fan_range, ray_range)]
             print(
-                f"{pose_set.name:6s} {threads:7d}  {whole:20.2f}  {rate / whole:5.2f}  "
-                f"{limited:23.2f}  {rate / limited:5.2f}  "
-                f"{np.percentile(diff, 99.9):.1e} / {diff.max():.1e}  "
-                f"{np.mean(theirs_hit == hits.hit):.6f}"
+                f"{pose_set.name:6s} {threads:7d}  {n / whole_s / 1e6:20.2f}  "
+                f"{whole_s / fan_s:4.2f} ({whole_s / ray_s:4.2f})  "
+                f"{n / limited_s / 1e6:23.2f}  "
+                f"{limited_s / fan_s:4.2f} ({limited_s / ray_s:4.2f})  "
+                f"{agree[0]} ({agree[1]})"
             )
     print(
         f"Open3D whole-twin mesh: {peer['triangles']} triangles, "

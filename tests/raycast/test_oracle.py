@@ -83,20 +83,24 @@ def lidar_directions(channels=32, steps=360):
     ).reshape(-1, 3)
 
 
-def sensor_rays(scene, rng, poses=4):
-    """Return LiDAR rays from drone (40 m) and rover (1.5 m) poses plus random rays.
+def sensor_positions(scene, rng, poses=4):
+    """Return drone (40 m) and rover (1.5 m) LiDAR positions, shape (2 poses, 3).
 
     Poses stand on cells without a column, inside the hull, so every origin
     is outside the solid.
     """
-    rows, cols = scene.shape
     free = np.argwhere(scene.structure_heights[2:-2, 2:-2] == 0.0) + 2
     picks = free[rng.choice(len(free), 2 * poses, replace=False)]
     x = scene.x_first + picks[:, 1] * scene.cell_size
     y = scene.y_first - picks[:, 0] * scene.cell_size
     ground = scene.heights[picks[:, 0], picks[:, 1]].astype(np.float64)
     heights = np.where(np.arange(2 * poses) < poses, 40.0, 1.5)
-    positions = np.column_stack([x, y, ground + heights])
+    return np.column_stack([x, y, ground + heights])
+
+
+def sensor_rays(scene, rng, poses=4):
+    """Return LiDAR rays from drone and rover poses plus random rays from them."""
+    positions = sensor_positions(scene, rng, poses)
     directions = lidar_directions()
     origins = np.repeat(positions, len(directions), axis=0)
     directions = np.tile(directions, (len(positions), 1))
@@ -165,6 +169,27 @@ def test_ranges_match_embree_via_trimesh(twin_name, request):
     assert ours.hit.mean() > 0.5
     if twin_name == "city_twin":
         assert column_hits > 1000
+
+
+@pytest.mark.parametrize("twin_name", ["city_twin", "mountain_twin"])
+def test_lidar_fans_match_embree_via_trimesh(twin_name, request):
+    twin = request.getfixturevalue(twin_name)
+    if twin_name == "city_twin":
+        scene = RaycastScene.from_twin(twin)
+    else:
+        scene = with_columns(twin, seed=6)
+    positions = sensor_positions(scene, np.random.default_rng(9))
+    # Fans of one azimuth step: (poses * steps, channels, 3).
+    channels, steps = 32, 360
+    by_step = lidar_directions(channels, steps).reshape(channels, steps, 3)
+    fans = np.tile(by_step.transpose(1, 0, 2), (len(positions), 1, 1))
+    origins = np.repeat(positions, steps, axis=0)
+    ours = scene.cast_fans(origins, fans, math.inf)
+    theirs = trace_trimesh(
+        scene, np.repeat(origins, channels, axis=0), fans.reshape(-1, 3)
+    )
+    assert_matches_tracer(ours, theirs, "fans against trimesh/Embree")
+    assert ours.hit.mean() > 0.5
 
 
 def test_ranges_match_open3d(city_twin):

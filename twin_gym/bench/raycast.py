@@ -246,9 +246,9 @@ def time_twin_gym(scene, pose_set: PoseSet, max_range: float, threads: int, repe
     """Return the best times in seconds to cast a pose set at a thread count.
 
     Returns:
-        ``(fan_seconds, fan_hits, ray_seconds, ray_hits)``: the rays cast as
+        ``(fan_seconds, fan_ranges, ray_seconds, ray_ranges)``: the rays cast as
         fans of one azimuth step, as ``SpinningLidar`` casts them, and cast
-        ray by ray. Both hits are in the order of ``pose_set.origins_w``.
+        ray by ray. Both ranges are in the order of ``pose_set.origins_w``.
     """
     import numba
 

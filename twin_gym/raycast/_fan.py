@@ -46,21 +46,22 @@ ray's track sideways by 0.2 nm, which decides only rays through a vertex."""
 
 @njit(cache=True, inline="always")
 def _unit_heading(directions, i):
-    """Return ray ``i``'s unit direction and the unit vector of its horizontal part.
+    """Return ray ``i``'s rise, horizontal length and heading per unit length.
 
     Returns:
-        ``(ux, uy, uz, horizontal, ex, ey)``, with ``horizontal`` the length
-        of ``(ux, uy)`` and ``(ex, ey)`` that vector scaled to unit length,
-        zeros where it is 0.
+        ``(uz, horizontal, inverse)`` of the unit direction ``(ux, uy,
+        uz)``, with ``horizontal`` the length of ``(ux, uy)`` and
+        ``inverse`` its reciprocal, and the heading ``(ex, ey)``, ``(ux,
+        uy)`` scaled to unit length; zeros where ``horizontal`` is 0.
     """
     ux, uy, uz = normalize_direction(
         directions[i, 0], directions[i, 1], directions[i, 2]
     )
     horizontal = math.sqrt(ux * ux + uy * uy)
     if not (horizontal > 0.0):
-        return ux, uy, uz, 0.0, 0.0, 0.0
+        return uz, 0.0, 0.0, 0.0, 0.0
     inverse = 1.0 / horizontal
-    return ux, uy, uz, horizontal, ux * inverse, uy * inverse
+    return uz, horizontal, inverse, ux * inverse, uy * inverse
 
 
 @njit(cache=True, inline="always")
@@ -84,22 +85,22 @@ def fan_geometry(directions, max_ranges, first, order, constants):
         the largest horizontal distance that any ray reaches.
     """
     count = order.shape[0]
-    _, _, _, _, hx, hy = _unit_heading(directions, first + order[count // 2])
+    _, _, _, hx, hy = _unit_heading(directions, first + order[count // 2])
     previous = -math.inf
     reach = 0.0
     for j in range(count):
         i = first + order[j]
-        ux, uy, uz, horizontal, ex, ey = _unit_heading(directions, i)
+        uz, horizontal, inverse, ex, ey = _unit_heading(directions, i)
         if not (horizontal > 0.0):
             return False, 0.0, 0.0, 0.0
         if abs(ex * hy - ey * hx) > FAN_HEADING_TOLERANCE or ex * hx + ey * hy <= 0.0:
             return False, 0.0, 0.0, 0.0
-        slope = uz / horizontal
+        slope = uz * inverse
         if slope < previous:
             return False, 0.0, 0.0, 0.0
         previous = slope
         constants[0, j] = slope
-        constants[1, j] = 1.0 / horizontal
+        constants[1, j] = inverse
         constants[2, j] = max_ranges[i] * horizontal
         constants[3, j] = horizontal
         reach = max(reach, constants[2, j])

@@ -505,11 +505,11 @@ def cast_fans(
     (fans, 3)), where ``k`` is the length of ``order``, the int64 indices of
     a fan's rays in order of rising elevation. A fan whose rays share one
     vertical half-plane, with slopes rising along ``order`` (see
-    ``_fan.fan_geometry``), is walked once by ``_fan.walk_fan`` and gets
-    ``walked[f]`` true (bool, shape (fans,)). Any other fan gets false and
-    no output; the caller casts its rays with :func:`cast_rays`. The other
-    arguments are those of :func:`cast_rays`, one row per ray, and so are
-    the results, up to rounding.
+    ``_fan.fan_geometry``), is walked once by ``_fan.walk_fan``. Any other
+    fan gets ``walked[f]`` set to false (bool, shape (fans,), which the
+    caller fills with true) and no output; the caller casts its rays with
+    :func:`cast_rays`. The other arguments are those of :func:`cast_rays`,
+    one row per ray, and so are the results, up to rounding.
     """
     count = order.shape[0]
     fans = directions.shape[0] // count
@@ -655,9 +655,11 @@ def _cast_fan(
 ):
     """Cast fan ``f`` and write its rows of the outputs.
 
-    ``walked[f]`` gets whether the rays form a fan; if not, nothing else is
-    written. ``fan_constants`` and ``fan_found`` are scratch arrays of
-    shapes (4, k) and (3, k) for ``_fan.walk_fan``.
+    If the rays do not form a fan, ``walked[f]`` gets false and nothing
+    else is written. Only those writes touch ``walked``, so threads do not
+    share its cache lines in the common case. ``fan_constants`` and
+    ``fan_found`` are scratch arrays of shapes (4, k) and (3, k) for
+    ``_fan.walk_fan``.
     """
     count = order.shape[0]
     first = f * count
@@ -667,8 +669,8 @@ def _cast_fan(
     is_fan, hx, hy, reach = fan_geometry(
         directions, max_ranges, first, order, fan_constants
     )
-    walked[f] = is_fan
     if not is_fan:
+        walked[f] = False
         return
     walk_fan(
         heights,

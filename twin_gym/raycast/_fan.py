@@ -46,7 +46,7 @@ ray's track sideways by 0.2 nm, which decides only rays through a vertex."""
 
 @njit(cache=True, inline="always")
 def _unit_heading(directions, i):
-    """Return ray ``i``'s rise, horizontal length and heading per unit length.
+    """Return the rise, horizontal length and heading of ray ``i``'s unit direction.
 
     Returns:
         ``(uz, horizontal, inverse)`` of the unit direction ``(ux, uy,
@@ -152,8 +152,8 @@ def walk_fan(
 
     Ray ``i`` gets its range in metres in ``out_t[i]`` (``inf`` on a miss)
     and, in ``out_steps[i]``, the walk steps taken while it was the lowest
-    unresolved ray, so that the fan's steps add up over its rays. The ray
-    ``order[j]`` gets the part hit and its row and column, as ``walk_ray``
+    unresolved ray, so that the fan's steps add up over its rays. Ray
+    ``first + order[j]`` gets the part hit and its row and column, as ``walk_ray``
     returns them, in ``found[0, j]``, ``found[1, j]`` and ``found[2, j]``.
     """
     rows, cols = heights.shape

@@ -390,7 +390,7 @@ class RaycastScene:
                 kernel = cast_rays if n >= PARALLEL_MIN_RAYS else cast_rays_serial
                 kernel(*scene_args, origins, directions, max_ranges, *outputs)
             else:
-                walked = np.empty(origins.shape[0], dtype=bool)
+                walked = np.ones(origins.shape[0], dtype=bool)
                 cast_fans(
                     *scene_args,
                     origins,

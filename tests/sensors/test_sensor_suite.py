@@ -7,6 +7,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from twin_gym.errors import InputError
+from twin_gym.raycast.scene import RaycastScene
 from twin_gym.sensors import (
     DepthCamera,
     DepthCameraConfig,
@@ -214,3 +215,42 @@ def test_rate_timer_on_sim_clock():
     assert [fast.due(k * 0.05) for k in range(3)] == [True, True, True]
     with pytest.raises(InputError, match="update_hz must be a finite number > 0"):
         RateTimer(0.0)
+
+
+@pytest.mark.parametrize("pitch_deg", [0.0, 20.0], ids=["level", "pitched"])
+def test_depth_camera_matches_ray_by_ray(pitch_deg):
+    # Level, each image column is cast as one fan; pitched, ray by ray.
+    rng = np.random.default_rng(2)
+    y, x = np.mgrid[0:120, 0:120]
+    heights = 4.0 * np.sin(x / 9.0) * np.cos(y / 13.0)
+    structures = np.where(rng.random(x.shape) < 0.05, rng.uniform(2, 15, x.shape), 0.0)
+    scene = RaycastScene(
+        heights,
+        rng.integers(0, 6, x.shape).astype(np.uint8),
+        np.ones(x.shape, bool),
+        -60.0,
+        60.0,
+        1.0,
+        structure_heights=structures,
+    )
+    config = DepthCameraConfig(
+        width=48, height=36, depth_noise_coefficient=0.0, max_range=60.0
+    )
+    camera = DepthCamera(config)
+    half = math.radians(pitch_deg) / 2.0
+    quat = np.array([[math.cos(half), 0.0, math.sin(half), 0.0]])
+    pos = np.array([[-20.0, 5.0, float(scene.height_at(-20.0, 5.0)) + 3.0]])
+    frame = camera.measure(scene, pos, quat)
+
+    rotation = Rotation.from_quat(quat[0], scalar_first=True).as_matrix()
+    rays_w = camera.rays_s @ rotation.T
+    lengths = np.linalg.norm(camera.rays_s, axis=1)
+    hits = scene.cast(
+        np.repeat(pos, len(rays_w), axis=0), rays_w, config.max_range * lengths
+    )
+    depth = np.where(hits.hit, hits.range / lengths, 0.0).reshape(36, 48)
+    depth[depth < config.min_range] = 0.0
+    np.testing.assert_allclose(frame.depth[0], depth, rtol=1e-6, atol=1e-5)
+    semantic = np.where(depth > 0, hits.surface_class.reshape(36, 48), 255)
+    np.testing.assert_array_equal(frame.semantic[0], semantic)
+    assert (frame.depth[0] > 0).mean() > 0.3

@@ -53,6 +53,12 @@ class DepthCamera:
         self.rays_s = np.stack([np.ones_like(right), -right, -down], axis=-1).reshape(
             -1, 3
         )
+        # The same rays by image column. A column's rays share one vertical
+        # half-plane when the camera is level, so RaycastScene.cast_fans
+        # walks each column once.
+        self._column_rays_s = np.ascontiguousarray(
+            self.rays_s.reshape(config.height, config.width, 3).transpose(1, 0, 2)
+        )
         self.hooks = SensorHooks()
         self.timer = RateTimer(config.update_hz)
         self.np_random = np.random.default_rng(seed)
@@ -75,16 +81,20 @@ class DepthCamera:
         config = self.config
         pos, quat = validate_poses(pos_w, quat_wb)
         sensor_pos, sensor_quat = config.mount.sensor_poses_w(pos, quat)
-        directions_w = rotate_body_to_world(sensor_quat, self.rays_s)
-        origins_w = np.broadcast_to(sensor_pos[:, None], directions_w.shape)
-        # A pixel ray of unit depth has length |rays_s|, so depth = range / length.
-        lengths = np.linalg.norm(self.rays_s, axis=1)
-        max_ranges = np.tile(config.max_range * lengths, len(pos))
-        hits = scene.cast(
-            origins_w.reshape(-1, 3), directions_w.reshape(-1, 3), max_ranges
+        n_agents = len(pos)
+        height, width = config.height, config.width
+        columns = self._column_rays_s
+        directions_w = rotate_body_to_world(sensor_quat, columns.reshape(-1, 3))
+        # A pixel ray of unit depth has length |ray|, so depth = range / length.
+        lengths = np.linalg.norm(columns, axis=2)
+        hits = scene.cast_fans(
+            np.repeat(sensor_pos, width, axis=0),
+            directions_w.reshape(n_agents * width, height, 3),
+            np.tile(config.max_range * lengths, (n_agents, 1)),
         )
-        shape = (len(pos), config.height, config.width)
-        depth = (hits.range / np.tile(lengths, len(pos))).reshape(shape)
+        depth = (hits.range.reshape(n_agents, width, height) / lengths).transpose(
+            0, 2, 1
+        )
         if config.depth_noise_coefficient > 0.0:
             finite = np.isfinite(depth)
             sigma = config.depth_noise_coefficient * depth[finite] ** 2
@@ -94,8 +104,10 @@ class DepthCamera:
         frame = DepthFrame(
             stamp_s=float(time_s),
             depth=np.where(valid, depth, 0.0).astype(np.float32),
-            semantic=np.where(valid, hits.surface_class.reshape(shape), 255).astype(
-                np.uint8
-            ),
+            semantic=np.where(
+                valid,
+                hits.surface_class.reshape(n_agents, width, height).transpose(0, 2, 1),
+                255,
+            ).astype(np.uint8),
         )
         return self.hooks.apply(frame)

@@ -1,5 +1,7 @@
 """Smoke test of the ray casting benchmark on a small twin."""
 
+import math
+
 import numpy as np
 
 from twin_gym.bench import raycast
@@ -24,10 +26,11 @@ def test_bench_scene_poses_and_hits():
             pose_set.from_fans(np.repeat(fan_origins[:, 0], 4)),
             pose_set.origins_w[:, 0],
         )
-        fan_s, fan_range, ray_s, ray_range = raycast.time_twin_gym(
-            scene, pose_set, 200.0, 1, 1
-        )
-        assert fan_s > 0.0 and ray_s > 0.0
+        casts = raycast.twin_gym_casts(scene, pose_set, 200.0)
+        fan_range, ray_range = casts["fans"](), casts["rays"]()
+        times = raycast.best_times(casts, 2)
+        assert set(times) == {"fans", "rays"}
+        assert all(0.0 < seconds < math.inf for seconds in times.values())
         assert np.isfinite(ray_range).any()
         np.testing.assert_array_equal(np.isfinite(fan_range), np.isfinite(ray_range))
         hit = np.isfinite(ray_range)
@@ -36,3 +39,12 @@ def test_bench_scene_poses_and_hits():
         pose_sets[0].positions_w[:, 0], pose_sets[0].positions_w[:, 1]
     )
     np.testing.assert_allclose(pose_sets[0].positions_w[:, 2] - ground, 1.5, atol=1e-4)
+
+
+def test_best_times_take_turns():
+    calls = []
+    times = raycast.best_times(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, 3
+    )
+    assert calls == ["a", "b"] * 3
+    assert set(times) == {"a", "b"}

@@ -201,14 +201,19 @@ def make_pose_sets(
     return pose_sets
 
 
-def best_time(function, repeats: int) -> float:
-    """Return the shortest wall time in seconds of ``repeats`` calls."""
-    times = []
+def best_times(functions: dict, repeats: int) -> dict:
+    """Return the shortest wall time in seconds of each function over ``repeats``.
+
+    The functions take turns, one call each per round, so that every one
+    runs under the same load from other jobs on a shared machine.
+    """
+    best = dict.fromkeys(functions, math.inf)
     for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 def first_scan_seconds() -> dict:
@@ -242,35 +247,23 @@ def first_scan_seconds() -> dict:
     return result
 
 
-def time_twin_gym(scene, pose_set: PoseSet, max_range: float, threads: int, repeats):
-    """Return the best times in seconds to cast a pose set at a thread count.
+def twin_gym_casts(scene, pose_set: PoseSet, max_range: float) -> dict:
+    """Return the two ways twin_gym casts a pose set, by name, as callables.
 
-    Returns:
-        ``(fan_seconds, fan_ranges, ray_seconds, ray_ranges)``: the rays cast as
-        fans of one azimuth step, as ``SpinningLidar`` casts them, and cast
-        ray by ray. Both ranges are in the order of ``pose_set.origins_w``.
+    ``"fans"`` casts each azimuth step as one fan, as ``SpinningLidar``
+    does; ``"rays"`` casts ray by ray. Each returns the ranges in the order
+    of ``pose_set.origins_w``.
     """
-    import numba
-
-    numba.set_num_threads(threads)
     fan_origins, fan_directions = pose_set.fans()
 
-    def cast_fans():
-        return scene.cast_fans(fan_origins, fan_directions, max_range)
+    def fans():
+        hits = scene.cast_fans(fan_origins, fan_directions, max_range)
+        return pose_set.from_fans(hits.range)
 
-    def cast():
-        return scene.cast(pose_set.origins_w, pose_set.directions_w, max_range)
+    def rays():
+        return scene.cast(pose_set.origins_w, pose_set.directions_w, max_range).range
 
-    cast_fans()
-    cast()
-    fan_hits = cast_fans()
-    fan_range = pose_set.from_fans(fan_hits.range)
-    return (
-        best_time(cast_fans, repeats),
-        fan_range,
-        best_time(cast, repeats),
-        cast().range,
-    )
+    return {"fans": fans, "rays": rays}
 
 
 def open3d_scene(vertices: np.ndarray, faces: np.ndarray, shift: np.ndarray):
@@ -315,40 +308,59 @@ def crop_scene(scene, centre_w, radius_m):
     )
 
 
-def time_open3d(scene, pose_sets, max_range, threads, repeats):
-    """Time Open3D on the whole twin and on per-pose crops within range."""
-    from twin_gym.raycast.mesh import surface_mesh
+class Open3DPeer:
+    """Open3D scenes of the whole twin and of each pose's surroundings.
 
-    shift = np.array([0.0, 0.0, float(np.round(np.median(scene.heights)))])
-    start = time.perf_counter()
-    vertices, faces = surface_mesh(scene)
-    whole = open3d_scene(vertices, faces, shift)
-    build_s = time.perf_counter() - start
-    results = {"open3d_build_s": build_s, "triangles": int(len(faces))}
-    for pose_set in pose_sets:
-        rays = open3d_rays(pose_set.origins_w, pose_set.directions_w, shift)
-        whole.cast_rays(rays, nthreads=threads)
-        seconds = best_time(
-            lambda r=rays: whole.cast_rays(r, nthreads=threads), repeats
-        )
-        t_hit = whole.cast_rays(rays, nthreads=threads)["t_hit"].numpy()
-        results[f"{pose_set.name}_whole_s"] = seconds
-        results[f"{pose_set.name}_whole_t"] = t_hit
+    Open3D works in float32, so every z is shifted by the twin's median
+    height, rounded to whole metres, before it gets the mesh and the rays.
+    """
+
+    def __init__(self, scene, pose_sets, max_range: float):
+        from twin_gym.raycast.mesh import surface_mesh
+
+        self.shift = np.array([0.0, 0.0, float(np.round(np.median(scene.heights)))])
+        start = time.perf_counter()
+        vertices, faces = surface_mesh(scene)
+        self.whole = open3d_scene(vertices, faces, self.shift)
+        self.build_s = time.perf_counter() - start
+        self.triangles = int(len(faces))
+        # Per pose set, one scene of the square within range of each pose.
+        self.limited = {
+            pose_set.name: [
+                open3d_scene(
+                    *surface_mesh(crop_scene(scene, position, max_range)), self.shift
+                )
+                for position in pose_set.positions_w
+            ]
+            for pose_set in pose_sets
+        }
+
+    def casts(self, pose_set: PoseSet, threads: int) -> dict:
+        """Return Open3D's casts of a pose set, by name, as callables.
+
+        ``"whole"`` casts every ray against the whole twin and returns the
+        ranges; ``"in range"`` casts each pose's rays against its own scene.
+        """
+        rays = open3d_rays(pose_set.origins_w, pose_set.directions_w, self.shift)
         beams = len(pose_set.origins_w) // len(pose_set.positions_w)
-        limited = 0.0
-        for index, position in enumerate(pose_set.positions_w):
-            part = crop_scene(scene, position, max_range)
-            tracer = open3d_scene(*surface_mesh(part), shift)
-            rows = slice(index * beams, (index + 1) * beams)
-            pose_rays = open3d_rays(
-                pose_set.origins_w[rows], pose_set.directions_w[rows], shift
+        pose_rays = [
+            open3d_rays(
+                pose_set.origins_w[index * beams : (index + 1) * beams],
+                pose_set.directions_w[index * beams : (index + 1) * beams],
+                self.shift,
             )
-            tracer.cast_rays(pose_rays, nthreads=threads)
-            limited += best_time(
-                lambda t=tracer, r=pose_rays: t.cast_rays(r, nthreads=threads), repeats
-            )
-        results[f"{pose_set.name}_limited_s"] = limited
-    return results
+            for index in range(len(pose_set.positions_w))
+        ]
+        tracers = self.limited[pose_set.name]
+
+        def whole():
+            return self.whole.cast_rays(rays, nthreads=threads)["t_hit"].numpy()
+
+        def in_range():
+            for tracer, part in zip(tracers, pose_rays, strict=True):
+                tracer.cast_rays(part, nthreads=threads)
+
+        return {"whole": whole, "in range": in_range}
 
 
 def time_mujoco(scene, pose_set, max_range, count, seed):
@@ -403,7 +415,7 @@ def time_mujoco(scene, pose_set, max_range, count, seed):
                 max_range,
             )
 
-    seconds = best_time(cast, 1)
+    seconds = best_times({"mujoco": cast}, 1)["mujoco"]
     return seconds, per_pose * len(pose_set.positions_w)
 
 
@@ -468,13 +480,21 @@ def run(args: argparse.Namespace) -> None:
         f"first scan {first['first_scan_s']:.3f} s"
     )
 
-    ours = {}
+    peer = None if args.skip_peers else Open3DPeer(scene, pose_sets, args.max_range)
+    times = {}
+    ranges = {}
+    for threads in thread_counts:
+        numba.set_num_threads(threads)
+        for pose_set in pose_sets:
+            casts = twin_gym_casts(scene, pose_set, args.max_range)
+            if peer is not None:
+                casts.update(peer.casts(pose_set, threads))
+            # One call each first compiles, warms caches and gives the ranges.
+            for name, cast in casts.items():
+                ranges[(pose_set.name, name)] = cast()
+            times[(pose_set.name, threads)] = best_times(casts, args.repeats)
     steps = {}
     for pose_set in pose_sets:
-        for threads in thread_counts:
-            ours[(pose_set.name, threads)] = time_twin_gym(
-                scene, pose_set, args.max_range, threads, args.repeats
-            )
         plain = scene.walk_steps(
             pose_set.origins_w, pose_set.directions_w, args.max_range, use_pyramid=False
         )
@@ -490,43 +510,47 @@ def run(args: argparse.Namespace) -> None:
     )
     print("set    threads   fans   rays  steps/ray (plain walk -> pyramid)")
     for pose_set in pose_sets:
+        n = len(pose_set.origins_w)
         for threads in thread_counts:
-            fan_s, _, ray_s, _ = ours[(pose_set.name, threads)]
-            n = len(pose_set.origins_w)
+            best = times[(pose_set.name, threads)]
             plain, skipping = steps[pose_set.name]
             print(
-                f"{pose_set.name:6s} {threads:7d}  {n / fan_s / 1e6:5.2f}  "
-                f"{n / ray_s / 1e6:5.2f}  {plain:.1f} -> {skipping:.1f}"
+                f"{pose_set.name:6s} {threads:7d}  {n / best['fans'] / 1e6:5.2f}  "
+                f"{n / best['rays'] / 1e6:5.2f}  {plain:.1f} -> {skipping:.1f}"
             )
-    if args.skip_peers:
+    if peer is None:
         return
 
     print()
-    print("ratio: twin_gym fans / peer (ray by ray / peer)")
+    print(
+        "ratio: twin_gym fans / peer (ray by ray / peer), each timed in turn "
+        "with the peer"
+    )
     print(
         "set    threads  Open3D whole Mrays/s  ratio        Open3D in-range "
         "Mrays/s  ratio        range diff p99.9 / max m, hit/miss agree"
     )
     for threads in thread_counts:
-        peer = time_open3d(scene, pose_sets, args.max_range, threads, args.repeats)
         for pose_set in pose_sets:
             n = len(pose_set.origins_w)
-            fan_s, fan_range, ray_s, ray_range = ours[(pose_set.name, threads)]
-            whole_s = peer[f"{pose_set.name}_whole_s"]
-            limited_s = peer[f"{pose_set.name}_limited_s"]
-            t_hit = peer[f"{pose_set.name}_whole_t"].astype(np.float64)
+            best = times[(pose_set.name, threads)]
+            whole_s, limited_s = best["whole"], best["in range"]
+            t_hit = ranges[(pose_set.name, "whole")].astype(np.float64)
             t_hit[t_hit > args.max_range] = np.inf
-            agree = [_agreement(r, t_hit) for r in (fan_range, ray_range)]
+            agree = [
+                _agreement(ranges[(pose_set.name, name)], t_hit)
+                for name in ("fans", "rays")
+            ]
             print(
                 f"{pose_set.name:6s} {threads:7d}  {n / whole_s / 1e6:20.2f}  "
-                f"{whole_s / fan_s:4.2f} ({whole_s / ray_s:4.2f})  "
+                f"{whole_s / best['fans']:4.2f} ({whole_s / best['rays']:4.2f})  "
                 f"{n / limited_s / 1e6:23.2f}  "
-                f"{limited_s / fan_s:4.2f} ({limited_s / ray_s:4.2f})  "
+                f"{limited_s / best['fans']:4.2f} ({limited_s / best['rays']:4.2f})  "
                 f"{agree[0]} ({agree[1]})"
             )
     print(
-        f"Open3D whole-twin mesh: {peer['triangles']} triangles, "
-        f"BVH built in {peer['open3d_build_s']:.1f} s (not in the rates)"
+        f"Open3D whole-twin mesh: {peer.triangles} triangles, "
+        f"BVH built in {peer.build_s:.1f} s (not in the rates)"
     )
 
     print()
@@ -536,5 +560,5 @@ def run(args: argparse.Namespace) -> None:
             scene, pose_set, args.max_range, args.mujoco_rays, args.seed
         )
         rate = count / seconds / 1e6
-        ours_rate = len(pose_set.origins_w) / ours[(pose_set.name, 1)][0] / 1e6
+        ours_rate = len(pose_set.origins_w) / times[(pose_set.name, 1)]["fans"] / 1e6
         print(f"{pose_set.name:6s} {rate:.4f} on {count} rays  {ours_rate / rate:.1f}")

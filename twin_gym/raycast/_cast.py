@@ -287,7 +287,7 @@ def _cast_ray_run(
     allocates nothing, and outside a parallel loop body numba would count
     references to the arrays that the inlined walk hands from helper to
     helper, which costs more than the walk itself. Compiled apart from the
-    parallel loop, the walk also compiles several times faster.
+    parallel loop, the walk also compiles in less than half the time.
     """
     shapes = (shape_kinds, shape_pos_w, shape_rot_ws, shape_sizes, shape_classes)
     for i in range(start, stop):

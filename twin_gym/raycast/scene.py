@@ -238,10 +238,9 @@ def _validate_fans(origins_w, directions_w, max_range):
     def ray_name(index):
         return f"fan {index // per_fan} ray {index % per_fan}"
 
-    if fans > 0:
-        _check_ray_values(origins, flat, ray_name, lambda index: f"fan {index}")
+    _check_ray_values(origins, flat, ray_name, lambda index: f"fan {index}")
     max_ranges = _validate_max_ranges(max_range, directions.shape[:2], ray_name)
-    return origins, flat, max_ranges
+    return origins, flat, max_ranges, per_fan
 
 
 def _validate_structure_heights(structure_heights, shape):
@@ -459,13 +458,14 @@ class RaycastScene:
         """Cast fans of rays that share an origin, such as a LiDAR's channels.
 
         Each fan's rays start at one origin. Where they also share one
-        horizontal heading, so that they lie in one vertical half-plane as
-        the channels of one azimuth step of a level spinning LiDAR do, the
+        horizontal heading, they lie in one vertical half-plane, as the
+        channels of one azimuth step of a level spinning LiDAR do. Such a
         fan is walked once along its ground track for all its rays (see
-        ``docs/surface.md``); any other fan is cast ray by ray. Either way
+        ``docs/surface.md``), and any other fan is cast ray by ray. Either way
         the hits are those of :meth:`cast` for the same rays, up to
-        rounding: ranges agree within about 1e-9 m except for rays that pass
-        exactly through a grid vertex or along a shared face edge.
+        rounding. Ranges agree within about 1e-9 m, except for rays that pass
+        exactly through a grid vertex or along a shared face edge, or touch
+        a column's edge exactly where they leave the hull.
 
         Args:
             origins_w: Fan origins in the local world frame in metres, shape
@@ -485,10 +485,9 @@ class RaycastScene:
             InputError: If a shape is wrong, a value is not finite, a
                 direction has zero length or a max range is negative or NaN.
         """
-        origins, directions, max_ranges = _validate_fans(
+        origins, directions, max_ranges, per_fan = _validate_fans(
             origins_w, directions_w, max_range
         )
-        per_fan = np.asarray(directions_w).shape[1]
         first_fan = directions[:per_fan]
         # Rays sort by slope; a vertical one ranks at the end it points to.
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -56,7 +56,7 @@ def cast_both(scene, origins, directions, max_range):
 
 @pytest.mark.parametrize("use_pyramid", [True, False], ids=["pyramid", "plain"])
 @pytest.mark.parametrize("seed", range(3))
-def test_level_lidar_fans_match_ray_by_ray(seed, use_pyramid):
+def test_level_lidar_fans_match_rays(seed, use_pyramid):
     rng = np.random.default_rng(seed)
     rows, cols = rng.integers(66, 200, 2)
     scene = hilly_scene(rng, rows, cols, use_pyramid=use_pyramid, buildings=0.05)
@@ -99,6 +99,7 @@ def test_fan_geometry_accepts_level_fans_only():
             constants[0], np.tan(np.radians(elevations)), rtol=1e-14, atol=1e-15
         )
         assert reach == pytest.approx(100.0 * np.cos(np.radians(elevations)).max())
+
     # A rolled sensor spreads one step's beams over several headings.
     roll = np.radians(10.0)
     rotation = np.array(
@@ -113,6 +114,7 @@ def test_fan_geometry_accepts_level_fans_only():
         fan_geometry(tilted[step], max_ranges, 0, order, constants)[0]
         for step in range(8)
     )
+
     # Out of elevation order, or with a vertical beam, a fan is cast ray by ray.
     assert not fan_geometry(level[0], max_ranges, 0, order[::-1].copy(), constants)[0]
     vertical = level[0].copy()
@@ -128,6 +130,7 @@ def test_other_fans_match_ray_by_ray(case):
     positions = [[3.0, -4.0, ground + 20.0], [-30.5, 10.25, ground + 2.0]]
     elevations = np.linspace(-25.0, 10.0, 24)
     rotation = None
+
     if case == "tilted":
         angle = np.radians(7.0)
         rotation = np.array(
@@ -158,6 +161,7 @@ def test_other_fans_match_ray_by_ray(case):
             structure_heights=scene.structure_heights,
             shapes=shapes,
         )
+
     fans, rays, ray_origins, ray_directions = cast_both(
         scene, origins, directions, 150.0
     )
@@ -183,7 +187,7 @@ def test_per_ray_max_ranges():
         scene, fans, rays, ray_origins, ray_directions, ("as a fan", "ray by ray")
     )
     limits = max_ranges.reshape(-1)
-    # The origin is 10 m above the ground, so a zero range sees nothing.
+    # The origin is 10 m above the ground, so a zero range hits nothing.
     assert not fans.hit[limits == 0.0].any()
     assert np.all(fans.range[fans.hit] <= limits[fans.hit])
     assert fans.hit[np.isinf(limits)].mean() > 0.3
@@ -235,7 +239,7 @@ def test_bad_fans_name_the_value(origins, directions, max_range, message):
         scene.cast_fans(origins, directions, max_range)
 
 
-def test_zero_direction_names_its_fan_and_ray():
+def test_zero_direction_names_fan_ray():
     scene = hilly_scene(np.random.default_rng(0), 10, 10)
     directions = np.ones((3, 4, 3))
     directions[2, 1] = 0.0

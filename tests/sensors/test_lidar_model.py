@@ -269,7 +269,7 @@ def relief_scene(seed=4, size=160):
 
 
 @pytest.mark.parametrize("tilt_deg", [0.0, 8.0], ids=["level", "tilted"])
-def test_scan_and_measure_match_ray_by_ray(tilt_deg):
+def test_scan_measure_match_single_rays(tilt_deg):
     # Level, each azimuth step is cast as one fan; tilted, ray by ray.
     scene = relief_scene()
     config = SpinningLidarConfig.preset("VLP-16", range_noise_std=0.0)

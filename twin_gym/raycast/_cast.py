@@ -500,10 +500,10 @@ def cast_fans(
 ):
     """Cast fans of rays in parallel, each in one pass.
 
-    Fan ``f`` is rays ``f * k`` to ``f * k + k - 1`` of ``directions``
-    (float64, shape (fans * k, 3)), all from ``origins[f]`` (float64, shape
-    (fans, 3)), where ``k`` is the length of ``order``, the int64 indices of
-    a fan's rays in order of rising elevation. A fan whose rays share one
+    ``order`` contains the int64 indices of a fan's ``k`` rays in order of
+    rising elevation. Fan ``f`` is rays ``f * k`` to ``f * k + k - 1`` of
+    ``directions`` (float64, shape (fans * k, 3)), all from ``origins[f]``
+    (float64, shape (fans, 3)). A fan whose rays share one
     vertical half-plane, with slopes rising along ``order`` (see
     ``_fan.fan_geometry``), is walked once by ``_fan.walk_fan``. Any other
     fan gets ``walked[f]`` set to false (bool, shape (fans,), which the

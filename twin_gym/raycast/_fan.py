@@ -13,9 +13,10 @@ skipped when the lowest unresolved ray passes over them, which holds for
 every ray above it too.
 
 Each ray is tested with its own slope, so its hit is the one ``walk_ray``
-finds, up to rounding: the walk works in ``s`` rather than in metres along
-the ray, and the rays' horizontal directions may differ from the shared
-heading by up to ``FAN_HEADING_TOLERANCE``. ``docs/surface.md`` describes
+finds, up to rounding. The rounding differs because the walk works in
+``s`` rather than in metres along the ray, and because the rays'
+horizontal directions may differ from the shared heading by up to
+``FAN_HEADING_TOLERANCE``. ``docs/surface.md`` describes
 both walks.
 """
 
@@ -49,10 +50,11 @@ def _unit_heading(directions, i):
     """Return the rise, horizontal length and heading of ray ``i``'s unit direction.
 
     Returns:
-        ``(uz, horizontal, inverse)`` of the unit direction ``(ux, uy,
-        uz)``, with ``horizontal`` the length of ``(ux, uy)`` and
-        ``inverse`` its reciprocal, and the heading ``(ex, ey)``, ``(ux,
-        uy)`` scaled to unit length; zeros where ``horizontal`` is 0.
+        ``(uz, horizontal, inverse, ex, ey)``. ``uz`` is the rise of the
+        unit direction ``(ux, uy, uz)``, ``horizontal`` the length of
+        ``(ux, uy)`` and ``inverse`` its reciprocal. The heading
+        ``(ex, ey)`` is ``(ux, uy)`` scaled to unit length. All but ``uz``
+        are zero where ``horizontal`` is 0.
     """
     ux, uy, uz = normalize_direction(
         directions[i, 0], directions[i, 1], directions[i, 2]
@@ -73,12 +75,13 @@ def fan_geometry(directions, max_ranges, first, order, constants):
     their slopes do not decrease along ``order``. The heading is that of the
     middle ray of ``order``.
 
-    ``constants`` has shape (4, k). For the ray ``order[j]`` it gets the
-    rise per metre of horizontal distance in ``constants[0, j]``, metres
-    along the ray per metre of horizontal distance in ``constants[1, j]``,
-    the horizontal distance at its maximum range in ``constants[2, j]`` and
-    the length of its unit direction's horizontal part in
-    ``constants[3, j]``.
+    ``constants`` has shape (4, k), and column ``j`` is for ray
+    ``first + order[j]``:
+
+    - row 0: the rise per metre of horizontal distance;
+    - row 1: metres along the ray per metre of horizontal distance;
+    - row 2: the horizontal distance at the ray's maximum range;
+    - row 3: the length of the unit direction's horizontal part.
 
     Returns:
         ``(is_fan, hx, hy, reach)``: the unit heading in local x and y and
@@ -147,7 +150,7 @@ def walk_fan(
     ``first + order[j]`` in order of rising slope. ``(hx, hy)`` is its unit
     heading, ``reach_out`` the largest horizontal distance that a ray
     reaches and ``constants`` the per-ray walk constants, all from
-    :func:`fan_geometry`. ``max_ranges`` holds each ray's maximum range in
+    :func:`fan_geometry`. ``max_ranges`` is each ray's maximum range in
     metres.
 
     Ray ``i`` gets its range in metres in ``out_t[i]`` (``inf`` on a miss)
@@ -227,9 +230,8 @@ def walk_fan(
             else:
                 steps += 1
                 # Test the lowest unresolved ray on this quad. After a hit,
-                # or when its range ends inside the quad, the next ray up
-                # is tested on the same quad; otherwise no ray above it can
-                # hit here either.
+                # or when its range ends inside the quad, test the next ray
+                # up on the same quad. Otherwise no ray above it can hit here.
                 while True:
                     t_hit = math.inf
                     part = -1
@@ -259,6 +261,11 @@ def walk_fan(
                             t_hit = min(s_hit * constants[1, low], max_ranges[ray])
                         elif reach >= s_b:
                             break
+                        else:
+                            # The range ends inside the quad: a miss.
+                            part = -1
+                            hit_r = -1
+                            hit_c = -1
                     _resolve(
                         ray,
                         low,

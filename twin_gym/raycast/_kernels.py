@@ -164,10 +164,15 @@ def _intersect_quad(heights, r, c, u0, v0, du, dv, oz, dz, ta, tb):
         ``(t, triangle)``: the first hit parameter in metres and
         ``TRIANGLE_UPPER`` or ``TRIANGLE_LOWER``, or ``(inf, -1)``.
     """
-    h00 = np.float64(heights[r, c])
-    h01 = np.float64(heights[r, c + 1])
-    h10 = np.float64(heights[r + 1, c])
-    h11 = np.float64(heights[r + 1, c + 1])
+    # Unsigned indices spare numba's negative-index wraparound code.
+    row = np.uint64(r)
+    col = np.uint64(c)
+    south = row + np.uint64(1)
+    east = col + np.uint64(1)
+    h00 = np.float64(heights[row, col])
+    h01 = np.float64(heights[row, east])
+    h10 = np.float64(heights[south, col])
+    h11 = np.float64(heights[south, east])
     fu_a = u0 + ta * du - c
     fv_a = v0 + ta * dv - r
     gap_a = oz + ta * dz - quad_height(h00, h01, h10, h11, fu_a, fv_a)
@@ -299,10 +304,12 @@ def _intersect_quad_columns(
     col_best = -1
     for rr in range(r, r + 2):
         for cc in range(c, c + 2):
-            height = np.float64(structure_heights[rr, cc])
+            row = np.uint64(rr)
+            col = np.uint64(cc)
+            height = np.float64(structure_heights[row, col])
             if not (height > 0.0):
                 continue
-            top = np.float64(heights[rr, cc]) + height
+            top = np.float64(heights[row, col]) + height
             if z_low > top:
                 continue
             t, part = _intersect_column(

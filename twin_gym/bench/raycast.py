@@ -435,6 +435,9 @@ def run(args: argparse.Namespace) -> None:
     """Run the benchmark and print its table."""
     import numba
 
+    # Open3D ships a TBB older than numba accepts. Numba tries TBB first, so
+    # it would warn and fall back, and trying OpenMP first avoids that.
+    numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
     if args.size < 256 or args.poses < 1 or args.channels < 1 or args.azimuth_steps < 1:
         raise InputError(
             "size must be >= 256 and poses, channels and azimuth-steps >= 1, got "

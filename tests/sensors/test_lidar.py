@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
+from twin_gym._frames import rotate_body_to_world, validate_poses
 from twin_gym.errors import InputError
 from twin_gym.raycast.scene import RaycastScene
 from twin_gym.sensors import DownwardRangefinder, SpinningLidar, SpinningLidarConfig
-from twin_gym.sensors._frames import rotate_body_to_world, validate_poses
 
 GROUND_Z = 3.0
 

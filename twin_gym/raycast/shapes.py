@@ -11,9 +11,9 @@ from typing import Literal
 
 import numpy as np
 
+from twin_gym._frames import rotation_matrices, validate_poses
 from twin_gym.errors import InputError
 from twin_gym.raycast._shapes import SHAPE_BOX, SHAPE_CYLINDER, SHAPE_SPHERE
-from twin_gym.sensors._frames import rotation_matrices, validate_poses
 from twin_gym.terrain.classes import SurfaceClass
 
 __all__ = ["MovingShapes", "ShapeKind"]

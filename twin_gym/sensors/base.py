@@ -84,7 +84,7 @@ class MountPose:
         Returns:
             ``(pos_w, quat_ws)`` of the sensor, shapes (n, 3) and (n, 4).
         """
-        from twin_gym.sensors._frames import quaternion_multiply, rotate_body_to_world
+        from twin_gym._frames import quaternion_multiply, rotate_body_to_world
 
         offset_w = rotate_body_to_world(quat_wb, np.array([self.pos_b]))[:, 0]
         return pos_w + offset_w, quaternion_multiply(quat_wb, np.array(self.quat_bs))

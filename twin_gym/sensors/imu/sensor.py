@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin_gym.errors import InputError
-from twin_gym.sensors._frames import (
+from twin_gym._frames import (
     quaternion_multiply,
     rotation_matrices,
     validate_poses,
 )
+from twin_gym.errors import InputError
 from twin_gym.sensors.base import RateTimer, SensorHooks
 from twin_gym.sensors.imu.config import ImuConfig
 

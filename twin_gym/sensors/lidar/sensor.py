@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin_gym.errors import InputError
-from twin_gym.raycast.scene import MISS_CLASS
-from twin_gym.sensors._frames import (
+from twin_gym._frames import (
     interpolate_poses,
     rotate_body_to_world,
     rotation_matrices,
     validate_poses,
 )
+from twin_gym.errors import InputError
+from twin_gym.raycast.scene import MISS_CLASS
 from twin_gym.sensors.base import RateTimer, SensorHooks
 from twin_gym.sensors.lidar.config import SpinningLidarConfig
 from twin_gym.sensors.lidar.data import LidarScan

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin_gym._frames import rotate_body_to_world, validate_poses
 from twin_gym.errors import InputError
-from twin_gym.sensors._frames import rotate_body_to_world, validate_poses
 from twin_gym.sensors.base import RateTimer, SensorHooks
 from twin_gym.sensors.rangefinder.config import RangefinderConfig
 

@@ -1,4 +1,4 @@
-"""Frame helpers for sensors: pose validation and body-to-world rotation.
+"""Frame helpers for sensors and moving shapes: pose checks and rotations.
 
 Quaternions are scalar-first ``(w, x, y, z)`` and ``quat_wb`` rotates vectors
 from the body frame (FLU: x forward, y left, z up) into the local world frame

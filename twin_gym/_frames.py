@@ -61,6 +61,64 @@ def validate_poses(pos_w, quat_wb):
     return pos, quat / norms[:, None]
 
 
+def validate_pose_history(pose_history, n_agents=None):
+    """Validate timed pose histories and return them as a float64 array.
+
+    Args:
+        pose_history: Rows ``[t, pos_w (3), quat_wb (4)]`` per agent, shape
+            (n_agents, k, 8) with k >= 1 and ``t`` in seconds, not
+            decreasing along k.
+        n_agents: The number of agents expected, or None for any.
+
+    Returns:
+        The histories as a new float64 array, with each quaternion
+        renormalised to unit length.
+
+    Raises:
+        InputError: If the shape is wrong, a value is not finite, the times
+            decrease or a quaternion norm differs from 1 by more than
+            ``QUAT_NORM_TOLERANCE``.
+    """
+    history = np.array(pose_history, dtype=np.float64)
+    agents = history.shape[0] if n_agents is None else n_agents
+    if (
+        history.ndim != 3
+        or history.shape[0] != agents
+        or history.shape[1] < 1
+        or history.shape[2] != 8
+    ):
+        raise InputError(
+            f"pose_history must have shape ({agents}, k, 8) with k >= 1 and rows "
+            f"[t, pos_w, quat_wb], got {history.shape}."
+        )
+    bad = ~np.isfinite(history).all(axis=2)
+    if bad.any():
+        agent, row = (int(i[0]) for i in np.nonzero(bad))
+        raise InputError(
+            f"pose_history must be finite, but agent {agent} row {row} has "
+            f"{history[agent, row].tolist()}."
+        )
+    decreasing = np.diff(history[:, :, 0], axis=1) < 0.0
+    if decreasing.any():
+        agent, row = (int(i[0]) for i in np.nonzero(decreasing))
+        before, after = history[agent, row : row + 2, 0].tolist()
+        raise InputError(
+            f"pose_history times must not decrease, but agent {agent} goes from "
+            f"t = {before!r} to {after!r} s. Sort its rows by time."
+        )
+    norms = np.linalg.norm(history[:, :, 4:8], axis=2)
+    not_unit = np.abs(norms - 1.0) > QUAT_NORM_TOLERANCE
+    if not_unit.any():
+        agent, row = (int(i[0]) for i in np.nonzero(not_unit))
+        raise InputError(
+            f"pose_history must contain unit quaternions (w, x, y, z), but agent "
+            f"{agent} row {row} has norm {norms[agent, row]:.6g}. Normalise it "
+            "before the call."
+        )
+    history[:, :, 4:8] /= norms[:, :, None]
+    return history
+
+
 def rotation_matrices(quat_wb):
     """Return the rotation matrices of scalar-first unit quaternions.
 

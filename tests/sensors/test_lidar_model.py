@@ -185,6 +185,33 @@ def test_pose_recorder_spans_steps():
     assert times[0] >= 0.2 - 0.12 - 1e-12
 
 
+def test_pose_history_checks():
+    lidar = SpinningLidar(SpinningLidarConfig(channels=1, azimuth_steps=8))
+    history = moving_history(10.0, 0.1)
+    reversed_rows = history[:, ::-1]
+    empty = history[:, :0]
+    zero_quaternion = history.copy()
+    zero_quaternion[0, 3, 4:8] = 0.0
+    long_quaternion = history.copy()
+    long_quaternion[0, 5, 4] = 5.0
+    cases = [
+        (reversed_rows, "times must not decrease"),
+        (empty, "k >= 1"),
+        (zero_quaternion, "agent 0 row 3 has norm 0"),
+        (long_quaternion, "agent 0 row 5 has norm 5"),
+    ]
+    for bad, message in cases:
+        with pytest.raises(InputError, match=message):
+            lidar.measure(flat_scene(), [[0, 0, 5.0]], IDENTITY, 0.0, bad)
+        with pytest.raises(InputError, match=message):
+            PoseRecorder(duration_s=1.0).append(bad)
+
+
+def test_pose_recorder_rejects_bool_duration():
+    with pytest.raises(InputError, match="duration_s"):
+        PoseRecorder(duration_s=True)
+
+
 def test_hooks_act_on_output_and_timing():
     lidar = SpinningLidar(SpinningLidarConfig(range_noise_std=0.0))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from twin_gym._frames import validate_pose_history
 from twin_gym.errors import InputError
 
 __all__ = ["PoseRecorder"]
@@ -21,18 +22,16 @@ class PoseRecorder:
     """
 
     def __init__(self, duration_s):
-        if not (isinstance(duration_s, int | float) and duration_s > 0.0):
+        if isinstance(duration_s, bool) or not (
+            isinstance(duration_s, int | float) and duration_s > 0.0
+        ):
             raise InputError(f"duration_s must be > 0 seconds, got {duration_s!r}.")
         self.duration_s = float(duration_s)
         self._history = None
 
     def append(self, pose_history):
         """Add one step's poses, shape (n_agents, k, 8), rows ``[t, pos, quat]``."""
-        history = np.asarray(pose_history, np.float64)
-        if history.ndim != 3 or history.shape[2] != 8:
-            raise InputError(
-                f"pose_history must have shape (n_agents, k, 8), got {history.shape}."
-            )
+        history = validate_pose_history(pose_history)
         if self._history is None or self._history.shape[0] != history.shape[0]:
             self._history = history.copy()
         else:

@@ -8,6 +8,7 @@ from twin_gym._frames import (
     interpolate_poses,
     rotate_body_to_world,
     rotation_matrices,
+    validate_pose_history,
     validate_poses,
 )
 from twin_gym.errors import InputError
@@ -132,16 +133,7 @@ class SpinningLidar:
             body_pos = np.repeat(pos[:, None], steps, axis=1)
             body_quat = np.repeat(quat[:, None], steps, axis=1)
         else:
-            history = np.asarray(pose_history, np.float64)
-            if (
-                history.ndim != 3
-                or history.shape[0] != n_agents
-                or history.shape[2] != 8
-            ):
-                raise InputError(
-                    f"pose_history must have shape ({n_agents}, k, 8) with rows "
-                    f"[t, pos_w, quat_wb], got {history.shape}."
-                )
+            history = validate_pose_history(pose_history, n_agents)
             times = time_s + self.firing_offsets_s()
             body_pos = np.empty((n_agents, steps, 3))
             body_quat = np.empty((n_agents, steps, 4))

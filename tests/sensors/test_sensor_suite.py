@@ -166,6 +166,24 @@ def test_imu_on_hovering_sim_reads_plus_g():
     np.testing.assert_allclose(sample.specific_force[0], [0, 0, GRAVITY], atol=0.05)
 
 
+def test_imu_input_checks():
+    imu = Imu(num_agents=3, seed=0)
+    rest = np.zeros((3, 3))
+    level = np.tile([1.0, 0.0, 0.0, 0.0], (3, 1))
+    with pytest.raises(InputError, match=r"quat_wb must have shape \(3, 4\)"):
+        imu.measure([[1.0, 0.0, 0.0, 0.0]], rest, rest)
+    with pytest.raises(InputError, match=r"got \(2, 4\)"):
+        imu.measure(level[:2], rest, rest)
+    not_finite = rest.copy()
+    not_finite[1, 0] = np.nan
+    with pytest.raises(InputError, match="accel_w must be finite, but agent 1"):
+        imu.measure(level, not_finite, rest)
+    with pytest.raises(InputError, match="rate_b must be finite, but agent 1"):
+        imu.measure(level, rest, not_finite)
+    with pytest.raises(InputError, match=r"state must have shape \(n_agents, 17\)"):
+        imu.measure_state(np.zeros(17), 0.0)
+
+
 # --- GNSS ---------------------------------------------------------------------------
 
 

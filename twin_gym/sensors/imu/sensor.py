@@ -93,12 +93,26 @@ class Imu:
         config = self.config
         accel = np.asarray(accel_w, np.float64)
         rate = np.asarray(rate_b, np.float64)
-        _, quat = validate_poses(np.zeros((len(np.atleast_2d(quat_wb)), 3)), quat_wb)
+        quat_shape = np.shape(quat_wb)
+        if quat_shape != (self.num_agents, 4):
+            raise InputError(
+                f"quat_wb must have shape ({self.num_agents}, 4), one row per agent, "
+                f"got {quat_shape}."
+            )
+        _, quat = validate_poses(np.zeros((self.num_agents, 3)), quat_wb)
         if accel.shape != (self.num_agents, 3) or rate.shape != (self.num_agents, 3):
             raise InputError(
                 f"accel_w and rate_b must have shape ({self.num_agents}, 3), got "
                 f"{accel.shape} and {rate.shape}."
             )
+        for name, array in (("accel_w", accel), ("rate_b", rate)):
+            bad = ~np.isfinite(array).all(axis=1)
+            if bad.any():
+                agent = int(np.flatnonzero(bad)[0])
+                raise InputError(
+                    f"{name} must be finite, but agent {agent} has "
+                    f"{array[agent].tolist()}."
+                )
         quat_ws = quaternion_multiply(quat, np.array(self.config.mount.quat_bs))
         rot_ws = rotation_matrices(quat_ws)
         rot_bs = rotation_matrices(np.array([self.config.mount.quat_bs]))[0]
@@ -136,6 +150,11 @@ class Imu:
             time_s: Simulation time in seconds.
         """
         state = np.asarray(state, np.float64)
+        if state.ndim != 2 or state.shape[1] != 17:
+            raise InputError(
+                "state must have shape (n_agents, 17) as DroneSim.state, got "
+                f"{state.shape}."
+            )
         vel_w = state[:, 3:6]
         if self._previous_vel_w is None or time_s <= self._previous_time_s:
             accel_w = np.zeros_like(vel_w)

@@ -17,14 +17,16 @@ float32 integration without hiding a quaternion that is not a rotation.
 """
 
 
-def validate_poses(pos_w, quat_wb):
-    """Validate agent poses and return them as float64 arrays.
+def validate_poses(pos_w, quat_wb, quat_name="quat_wb", item="agent"):
+    """Validate poses and return them as float64 arrays.
 
     Args:
         pos_w: Body origins in the local world frame in metres, shape
             (n_agents, 3).
         quat_wb: Body-to-world unit quaternions, scalar-first ``(w, x, y, z)``,
             shape (n_agents, 4).
+        quat_name: The caller's name for ``quat_wb``, used in error messages.
+        item: What one row is (an agent, a shape), used in error messages.
 
     Returns:
         ``(pos_w, quat_wb)`` as contiguous float64 arrays, with each quaternion
@@ -37,26 +39,27 @@ def validate_poses(pos_w, quat_wb):
     pos = np.ascontiguousarray(pos_w, dtype=np.float64)
     quat = np.ascontiguousarray(quat_wb, dtype=np.float64)
     if pos.ndim != 2 or pos.shape[1] != 3:
-        raise InputError(f"pos_w must have shape (n_agents, 3), got {pos.shape}.")
+        raise InputError(f"pos_w must have shape (n_{item}s, 3), got {pos.shape}.")
     if quat.shape != (pos.shape[0], 4):
         raise InputError(
-            f"quat_wb must have shape ({pos.shape[0]}, 4) to match pos_w, got "
+            f"{quat_name} must have shape ({pos.shape[0]}, 4) to match pos_w, got "
             f"{quat.shape}."
         )
-    for name, array in (("pos_w", pos), ("quat_wb", quat)):
+    for name, array in (("pos_w", pos), (quat_name, quat)):
         bad = ~np.isfinite(array).all(axis=1)
         if bad.any():
             index = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"{name} must be finite, but agent {index} has {array[index].tolist()}."
+                f"{name} must be finite, but {item} {index} has "
+                f"{array[index].tolist()}."
             )
     norms = np.linalg.norm(quat, axis=1)
     off = np.abs(norms - 1.0) > QUAT_NORM_TOLERANCE
     if off.any():
         index = int(np.flatnonzero(off)[0])
         raise InputError(
-            f"quat_wb must contain unit quaternions (w, x, y, z), but agent {index} "
-            f"has norm {norms[index]:.6g}. Normalise it before the call."
+            f"{quat_name} must contain unit quaternions (w, x, y, z), but {item} "
+            f"{index} has norm {norms[index]:.6g}. Normalise it before the call."
         )
     return pos, quat / norms[:, None]
 

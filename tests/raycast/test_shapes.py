@@ -158,7 +158,13 @@ def test_moving_shapes_reject_invalid_input():
     shapes = MovingShapes(["sphere"], [[1.0, 0.0, 0.0]])
     with pytest.raises(InputError, match="one row per shape"):
         shapes.set_poses(np.zeros((2, 3)), [IDENTITY] * 2)
-    with pytest.raises(InputError, match="unit quaternions"):
+    with pytest.raises(InputError, match="quat_ws must contain unit quaternions"):
+        shapes.set_poses(np.zeros((1, 3)), [[2.0, 0.0, 0.0, 0.0]])
+    with pytest.raises(InputError, match="but shape 0 has norm 2"):
         shapes.set_poses(np.zeros((1, 3)), [[2.0, 0.0, 0.0, 0.0]])
     with pytest.raises(InputError, match="SurfaceClass"):
         MovingShapes(["sphere"], [[1.0, 0.0, 0.0]], surface_class=9)
+    with pytest.raises(InputError, match=r"sizes must have shape \(2, 3\)"):
+        MovingShapes(["box", "box"], [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    with pytest.raises(InputError, match=r"surface_class must be one value"):
+        MovingShapes(["box", "box"], np.ones((2, 3)), surface_class=[5, 5, 5])

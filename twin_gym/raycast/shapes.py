@@ -51,7 +51,10 @@ class MovingShapes:
             )
         count = len(kinds)
         self.kinds = np.array([_KIND_CODES[kind] for kind in kinds], dtype=np.int64)
-        sizes = np.ascontiguousarray(sizes, dtype=np.float64).reshape(-1, 3)
+        sizes = np.ascontiguousarray(sizes, dtype=np.float64)
+        if sizes.shape == (3 * count,) and count <= 1:
+            # One shape's sizes may come as a flat triple, and none as [].
+            sizes = sizes.reshape(count, 3)
         if sizes.shape != (count, 3):
             raise InputError(
                 f"sizes must have shape ({count}, 3) for {count} shapes, got "
@@ -68,7 +71,13 @@ class MovingShapes:
                 f"metres where used, got {sizes[index].tolist()}."
             )
         self.sizes = sizes
-        classes = np.broadcast_to(np.asarray(surface_class), (count,))
+        classes = np.asarray(surface_class)
+        if classes.shape not in ((), (count,)):
+            raise InputError(
+                f"surface_class must be one value or have shape ({count},) for "
+                f"{count} shapes, got {classes.shape}."
+            )
+        classes = np.broadcast_to(classes, (count,))
         members = {int(member) for member in SurfaceClass}
         if not all(int(value) in members for value in classes):
             raise InputError(
@@ -94,7 +103,7 @@ class MovingShapes:
             InputError: If a shape is wrong, a value is not finite or a
                 quaternion is not unit length.
         """
-        pos, quat = validate_poses(pos_w, quat_ws)
+        pos, quat = validate_poses(pos_w, quat_ws, quat_name="quat_ws", item="shape")
         if pos.shape[0] != len(self):
             raise InputError(
                 f"pos_w must have one row per shape ({len(self)}), got {pos.shape[0]}."

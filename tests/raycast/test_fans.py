@@ -1,6 +1,7 @@
 """Tests of fan casting: one walk per LiDAR azimuth step, the hits of ray by ray."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -245,3 +246,16 @@ def test_zero_direction_names_fan_ray():
     directions[2, 1] = 0.0
     with pytest.raises(InputError, match="zero-length.*fan 2 ray 1"):
         scene.cast_fans(np.zeros((3, 3)), directions, 5.0)
+
+
+def test_subnormal_heading_casts_quietly():
+    # The slope sort divides by a subnormal horizontal length, which
+    # overflows to infinity without a warning.
+    scene = hilly_scene(np.random.default_rng(0), 10, 10)
+    origin = [[5.0, -5.0, 40.0]]
+    direction = [[1e-310, 0.0, -1.0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fans = scene.cast_fans(origin, [direction], 100.0)
+    rays = scene.cast(origin, direction, 100.0)
+    np.testing.assert_array_equal(fans.range, rays.range)

@@ -490,7 +490,7 @@ class RaycastScene:
         )
         first_fan = directions[:per_fan]
         # Rays sort by slope; a vertical one ranks at the end it points to.
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             slope = first_fan[:, 2] / np.hypot(first_fan[:, 0], first_fan[:, 1])
         order = np.argsort(slope, kind="stable").astype(np.int64)
         hits, _ = self._run(

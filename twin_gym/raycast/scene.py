@@ -464,8 +464,9 @@ class RaycastScene:
         ``docs/surface.md``), and any other fan is cast ray by ray. Either way
         the hits are those of :meth:`cast` for the same rays, up to
         rounding. Ranges agree within about 1e-9 m, except for rays that pass
-        exactly through a grid vertex or along a shared face edge, or touch
-        a column's edge exactly where they leave the hull.
+        exactly through a grid vertex or along a shared face edge, or that
+        only touch a column's vertical edge, where rounding decides between
+        hit and miss.
 
         Args:
             origins_w: Fan origins in the local world frame in metres, shape

@@ -475,6 +475,10 @@ def test_scene_rejects_invalid_input(index, value, match):
         (np.zeros((2, 3)), np.ones((2, 3)), -1.0, "max_range must be >= 0"),
         (np.zeros((2, 3)), np.ones((2, 3)), np.nan, "max_range must be >= 0"),
         (np.zeros((2, 3)), np.ones((2, 3)), np.ones(3), "max_range must be a scalar"),
+        (np.zeros((1, 3)), np.ones((1, 3)), 1 + 1j, "max_range must contain real"),
+        ([["a", 1, 1]], np.ones((1, 3)), 1.0, "origins_w must contain numbers"),
+        ([[1 + 1j, 1, 1]], np.ones((1, 3)), 1.0, "origins_w must contain real"),
+        (3.0, 1.0, 1.0, r"origins_w must have shape \(n, 3\), got \(\)"),
     ],
 )
 def test_cast_rejects_invalid_rays(origins, directions, max_range, match):

@@ -98,6 +98,7 @@ def test_single_channel_points_at_fov_centre():
         ("max_range", math.inf, "max_range must be a finite number"),
         ("max_range", math.nan, "max_range must be a finite number"),
         ("max_range", "far", "max_range must be a finite number"),
+        ("motion_distortion", "no", "motion_distortion must be True or False"),
     ],
 )
 def test_config_rejects_invalid_field(field, value, match):

@@ -233,6 +233,16 @@ def test_rate_timer_on_sim_clock():
     assert [fast.due(k * 0.05) for k in range(3)] == [True, True, True]
     with pytest.raises(InputError, match="update_hz must be a finite number > 0"):
         RateTimer(0.0)
+    for time_s in (math.nan, math.inf):
+        with pytest.raises(InputError, match="time_s must be a finite number"):
+            timer.due(time_s)
+
+
+def test_mount_pose_rejects_non_sequences():
+    with pytest.raises(InputError, match="pos_b must be 3 finite metres"):
+        MountPose(pos_b=1.0)
+    with pytest.raises(InputError, match="quat_bs must be a unit quaternion"):
+        MountPose(quat_bs=None)
 
 
 @pytest.mark.parametrize("pitch_deg", [0.0, 20.0], ids=["level", "pitched"])

@@ -150,6 +150,19 @@ def _validate_valid(valid, shape):
     return np.ascontiguousarray(array, dtype=np.bool_)
 
 
+def _float_array(value, name):
+    """Return ``value`` as a float64 array, or raise if it is not real numbers."""
+    array = np.asarray(value)
+    if np.iscomplexobj(array):
+        raise InputError(f"{name} must contain real numbers, got complex values.")
+    try:
+        return np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{name} must contain numbers, got dtype {array.dtype}."
+        ) from None
+
+
 def _check_ray_values(origins, directions, ray_name, origin_name):
     """Raise if a ray has a non-finite origin or direction, or a zero direction.
 
@@ -181,7 +194,7 @@ def _check_ray_values(origins, directions, ray_name, origin_name):
 
 def _validate_max_ranges(max_range, shape, ray_name):
     """Return the maximum range of each ray as a flat float64 array."""
-    max_ranges = np.asarray(max_range, dtype=np.float64)
+    max_ranges = _float_array(max_range, "max_range")
     if max_ranges.ndim == 0:
         max_ranges = np.full(math.prod(shape), float(max_ranges))
     elif max_ranges.shape == shape:
@@ -201,8 +214,8 @@ def _validate_max_ranges(max_range, shape, ray_name):
 
 
 def _validate_rays(origins_w, directions_w, max_range):
-    origins = np.ascontiguousarray(origins_w, dtype=np.float64)
-    directions = np.ascontiguousarray(directions_w, dtype=np.float64)
+    origins = _float_array(origins_w, "origins_w")
+    directions = _float_array(directions_w, "directions_w")
     if origins.ndim != 2 or origins.shape[1] != 3:
         raise InputError(f"origins_w must have shape (n, 3), got {origins.shape}.")
     if directions.shape != origins.shape:
@@ -210,6 +223,8 @@ def _validate_rays(origins_w, directions_w, max_range):
             f"directions_w must have the shape of origins_w {origins.shape}, got "
             f"{directions.shape}."
         )
+    origins = np.ascontiguousarray(origins)
+    directions = np.ascontiguousarray(directions)
 
     def ray_name(index):
         return f"ray {index}"
@@ -220,8 +235,8 @@ def _validate_rays(origins_w, directions_w, max_range):
 
 
 def _validate_fans(origins_w, directions_w, max_range):
-    origins = np.ascontiguousarray(origins_w, dtype=np.float64)
-    directions = np.ascontiguousarray(directions_w, dtype=np.float64)
+    origins = _float_array(origins_w, "origins_w")
+    directions = _float_array(directions_w, "directions_w")
     if origins.ndim != 2 or origins.shape[1] != 3:
         raise InputError(f"origins_w must have shape (fans, 3), got {origins.shape}.")
     fans = origins.shape[0]
@@ -230,6 +245,8 @@ def _validate_fans(origins_w, directions_w, max_range):
             f"directions_w must have shape ({fans}, k, 3) for {fans} fans, got "
             f"{directions.shape}."
         )
+    origins = np.ascontiguousarray(origins)
+    directions = np.ascontiguousarray(directions)
     per_fan = directions.shape[1]
     if per_fan == 0:
         raise InputError("directions_w must hold at least one ray per fan, got 0.")

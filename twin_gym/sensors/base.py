@@ -61,8 +61,18 @@ class MountPose:
     quat_bs: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)
 
     def __post_init__(self):
-        pos = tuple(float(v) for v in self.pos_b)
-        quat = tuple(float(v) for v in self.quat_bs)
+        try:
+            pos = tuple(float(v) for v in self.pos_b)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"pos_b must be 3 finite metres (x, y, z), got {self.pos_b!r}."
+            ) from None
+        try:
+            quat = tuple(float(v) for v in self.quat_bs)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"quat_bs must be a unit quaternion (w, x, y, z), got {self.quat_bs!r}."
+            ) from None
         if len(pos) != 3 or not all(math.isfinite(v) for v in pos):
             raise InputError(f"pos_b must be 3 finite metres, got {self.pos_b!r}.")
         norm = math.sqrt(sum(v * v for v in quat)) if len(quat) == 4 else 0.0
@@ -135,6 +145,10 @@ class RateTimer:
 
     def due(self, time_s):
         """Return whether an update is due at ``time_s`` and, if so, consume it."""
+        if not (_is_real(time_s) and math.isfinite(time_s)):
+            raise InputError(
+                f"time_s must be a finite number of seconds, got {time_s!r}."
+            )
         # A relative tolerance absorbs the rounding of sums of time steps.
         index = math.floor(time_s * self.update_hz + 1e-9)
         if index < self.next_index:

@@ -116,6 +116,11 @@ class SpinningLidarConfig:
         self._check_elevations()
         if not isinstance(self.mount, MountPose):
             raise InputError(f"mount must be a MountPose, got {self.mount!r}.")
+        if not isinstance(self.motion_distortion, bool | np.bool_):
+            raise InputError(
+                f"motion_distortion must be True or False, got "
+                f"{self.motion_distortion!r}."
+            )
         check_positive("update_hz", self.update_hz)
         check_positive("range_noise_std", self.range_noise_std, allow_zero=True)
         check_probability("dropout_probability", self.dropout_probability)

@@ -46,6 +46,14 @@ def check_probability(name, value):
         raise InputError(f"{name} must be a probability in [0, 1], got {value!r}.")
 
 
+def _float_tuple(values, error):
+    """Return ``values`` as a tuple of floats, or raise ``InputError(error)``."""
+    try:
+        return tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise InputError(error) from None
+
+
 @dataclass(frozen=True)
 class MountPose:
     """Pose of a sensor on its vehicle's body frame (FLU: x forward, y left, z up).
@@ -61,25 +69,17 @@ class MountPose:
     quat_bs: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)
 
     def __post_init__(self):
-        try:
-            pos = tuple(float(v) for v in self.pos_b)
-        except (TypeError, ValueError):
-            raise InputError(
-                f"pos_b must be 3 finite metres (x, y, z), got {self.pos_b!r}."
-            ) from None
-        try:
-            quat = tuple(float(v) for v in self.quat_bs)
-        except (TypeError, ValueError):
-            raise InputError(
-                f"quat_bs must be a unit quaternion (w, x, y, z), got {self.quat_bs!r}."
-            ) from None
+        pos_error = f"pos_b must be 3 finite metres (x, y, z), got {self.pos_b!r}."
+        quat_error = (
+            f"quat_bs must be a unit quaternion (w, x, y, z), got {self.quat_bs!r}."
+        )
+        pos = _float_tuple(self.pos_b, pos_error)
+        quat = _float_tuple(self.quat_bs, quat_error)
         if len(pos) != 3 or not all(math.isfinite(v) for v in pos):
-            raise InputError(f"pos_b must be 3 finite metres, got {self.pos_b!r}.")
+            raise InputError(pos_error)
         norm = math.sqrt(sum(v * v for v in quat)) if len(quat) == 4 else 0.0
         if not abs(norm - 1.0) <= 1e-6:
-            raise InputError(
-                f"quat_bs must be a unit quaternion (w, x, y, z), got {self.quat_bs!r}."
-            )
+            raise InputError(quat_error)
         object.__setattr__(self, "pos_b", pos)
         object.__setattr__(self, "quat_bs", tuple(v / norm for v in quat))
 

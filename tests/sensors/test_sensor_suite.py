@@ -21,6 +21,7 @@ from twin_gym.sensors import (
     Rangefinder,
     RangefinderConfig,
     RateTimer,
+    SpinningLidarConfig,
 )
 from twin_gym.sensors.imu import GRAVITY
 
@@ -220,6 +221,14 @@ def test_gnss_noise_and_fix_loss(jacksboro_twin):
     assert np.std(fix.height[fix.fix]) == pytest.approx(3.0, rel=0.05)
 
 
+def test_gnss_names_bad_position(jacksboro_twin):
+    gnss = Gnss(jacksboro_twin)
+    with pytest.raises(InputError, match=r"agent 1 has \[0.0, inf, 0.0\]"):
+        gnss.measure([[0.0, 0.0, 0.0], [0.0, np.inf, 0.0]])
+    with pytest.raises(InputError, match=r"pos_w must have shape \(n_agents, 3\)"):
+        gnss.measure([0.0, 0.0, 0.0])
+
+
 # --- Timing ---------------------------------------------------------------------------
 
 
@@ -236,6 +245,21 @@ def test_rate_timer_on_sim_clock():
     for time_s in (math.nan, math.inf):
         with pytest.raises(InputError, match="time_s must be a finite number"):
             timer.due(time_s)
+
+
+def test_counts_accept_numpy_integers():
+    count = np.int64(8)
+    makers = {
+        "width": lambda value: DepthCameraConfig(width=value),
+        "beams": lambda value: PlanarScannerConfig(beams=value),
+        "channels": lambda value: SpinningLidarConfig(channels=value),
+        "num_agents": lambda value: Imu(num_agents=value),
+    }
+    for name, make in makers.items():
+        make(count)
+        for bad in (True, 2.0, 0):
+            with pytest.raises(InputError, match=f"{name} must be an integer >= 1"):
+                make(bad)
 
 
 def test_mount_pose_rejects_non_sequences():

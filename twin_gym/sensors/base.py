@@ -20,6 +20,7 @@ __all__ = [
     "MountPose",
     "RateTimer",
     "SensorHooks",
+    "check_count",
     "check_positive",
     "check_probability",
 ]
@@ -29,6 +30,13 @@ def _is_real(value):
     return isinstance(value, int | float | np.integer | np.floating) and not (
         isinstance(value, bool)
     )
+
+
+def check_count(name, value):
+    """Raise ``InputError`` unless ``value`` is an integer >= 1 (Python or NumPy)."""
+    is_integer = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not (is_integer and value >= 1):
+        raise InputError(f"{name} must be an integer >= 1, got {value!r}.")
 
 
 def check_positive(name, value, allow_zero=False):

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from twin_gym.errors import InputError
-from twin_gym.sensors.base import MountPose, check_positive
+from twin_gym.sensors.base import MountPose, check_count, check_positive
 
 __all__ = ["DepthCameraConfig"]
 
@@ -44,9 +44,7 @@ class DepthCameraConfig:
 
     def __post_init__(self):
         for name in ("width", "height"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"{name} must be an integer >= 1, got {value!r}.")
+            check_count(name, getattr(self, name))
         check_positive("horizontal_fov_deg", self.horizontal_fov_deg)
         if self.horizontal_fov_deg >= 180.0:
             raise InputError(

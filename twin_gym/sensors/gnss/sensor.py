@@ -71,9 +71,13 @@ class Gnss:
         if not self.hooks.allow(time_s):
             return None
         pos = np.asarray(pos_w, np.float64)
-        if pos.ndim != 2 or pos.shape[1] != 3 or not np.isfinite(pos).all():
+        if pos.ndim != 2 or pos.shape[1] != 3:
+            raise InputError(f"pos_w must have shape (n_agents, 3), got {pos.shape}.")
+        bad = ~np.isfinite(pos).all(axis=1)
+        if bad.any():
+            agent = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"pos_w must be finite with shape (n_agents, 3), got {pos.shape}."
+                f"pos_w must be finite, but agent {agent} has {pos[agent].tolist()}."
             )
         config = self.config
         n = len(pos)

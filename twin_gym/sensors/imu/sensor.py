@@ -13,7 +13,7 @@ from twin_gym._frames import (
     validate_poses,
 )
 from twin_gym.errors import InputError
-from twin_gym.sensors.base import RateTimer, SensorHooks
+from twin_gym.sensors.base import RateTimer, SensorHooks, check_count
 from twin_gym.sensors.imu.config import ImuConfig
 
 __all__ = ["GRAVITY", "Imu", "ImuSample"]
@@ -58,13 +58,8 @@ class Imu:
             raise InputError(
                 f"config must be an ImuConfig, got {type(self.config).__name__}."
             )
-        if (
-            isinstance(num_agents, bool)
-            or not isinstance(num_agents, int)
-            or num_agents < 1
-        ):
-            raise InputError(f"num_agents must be an integer >= 1, got {num_agents!r}.")
-        self.num_agents = num_agents
+        check_count("num_agents", num_agents)
+        self.num_agents = int(num_agents)
         self.accel_bias = np.zeros((num_agents, 3))
         self.gyro_bias = np.zeros((num_agents, 3))
         self.hooks = SensorHooks()

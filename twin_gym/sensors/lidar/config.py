@@ -8,7 +8,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from twin_gym.errors import InputError
-from twin_gym.sensors.base import MountPose, check_positive, check_probability
+from twin_gym.sensors.base import (
+    MountPose,
+    check_count,
+    check_positive,
+    check_probability,
+)
 from twin_gym.sensors.lidar.presets import LIDAR_PRESETS
 from twin_gym.terrain.classes import SurfaceClass
 
@@ -18,10 +23,6 @@ DEFAULT_REFLECTIVITY = (0.25, 0.15, 0.35, 0.05, 0.45, 0.5, 0.25)
 """Representative diffuse reflectivity per :class:`SurfaceClass` (ground,
 road, building, water, vegetation, obstacle, no data) at near infrared,
 in [0, 1]. Not measured values; set your own for a calibrated model."""
-
-
-def _is_integer(value):
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def _is_real(value):
@@ -86,9 +87,7 @@ class SpinningLidarConfig:
 
     def __post_init__(self):
         for name in ("channels", "azimuth_steps"):
-            value = getattr(self, name)
-            if not _is_integer(value) or value < 1:
-                raise InputError(f"{name} must be an integer >= 1, got {value!r}.")
+            check_count(name, getattr(self, name))
         fov = self.vertical_fov_deg
         if (
             not isinstance(fov, tuple | list)

@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twin_gym.errors import InputError
-from twin_gym.sensors.base import MountPose, check_positive, check_probability
+from twin_gym.sensors.base import (
+    MountPose,
+    check_count,
+    check_positive,
+    check_probability,
+)
 
 __all__ = ["PlanarScannerConfig"]
 
@@ -47,12 +52,7 @@ class PlanarScannerConfig:
         check_positive("fov_deg", self.fov_deg)
         if self.fov_deg > 360.0:
             raise InputError(f"fov_deg must be <= 360 degrees, got {self.fov_deg}.")
-        if (
-            isinstance(self.beams, bool)
-            or not isinstance(self.beams, int)
-            or self.beams < 1
-        ):
-            raise InputError(f"beams must be an integer >= 1, got {self.beams!r}.")
+        check_count("beams", self.beams)
         check_positive("max_range", self.max_range)
         if not isinstance(self.mount, MountPose):
             raise InputError(f"mount must be a MountPose, got {self.mount!r}.")

@@ -89,3 +89,18 @@ def test_demo_ppo_beats_random(tmp_path):
     assert "RoverNavigation-v0" in report
     assert f"{outcome.ppo_margin:+.1f}" in report
     assert "trajectories.png" in report
+
+
+def test_evaluate_uses_run_environment(tmp_path, capsys):
+    run_dir = tmp_path / "rover"
+    rover_id = "twin_gym/RoverNavigation-v0"
+    train_ppo(rover_id, 256, seed=0, output_dir=run_dir, progress_bar=False)
+    output = tmp_path / "rover.csv"
+    command = ["evaluate", "--policy", str(run_dir), "--episodes", "1"]
+    assert main([*command, "-o", str(output)]) == 0
+    assert output.is_file()
+    capsys.readouterr()
+    assert main([*command, "--env-id", ENV_ID, "-o", str(output)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1
+    assert f"was trained on {rover_id}, not {ENV_ID}" in error[0]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twin_gym.cli._options import check_output_path, seed_value
 from twin_gym.errors import InputError
 
 MARGIN = 0.04
@@ -38,7 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--buildings", type=int, default=50_000, help="random building footprints"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for the buildings")
+    parser.add_argument(
+        "--seed", type=seed_value, default=0, help="seed for the buildings (>= 0)"
+    )
     parser.add_argument(
         "--workdir",
         type=Path,
@@ -56,6 +59,8 @@ def run(args: argparse.Namespace) -> None:
         raise InputError(f"--cell-size must be positive, got {args.cell_size}")
     if args.buildings < 0:
         raise InputError(f"--buildings must be >= 0, got {args.buildings}")
+    if args.workdir is not None:
+        check_output_path(args.workdir, "--workdir", folder=True)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="twin-gym-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:

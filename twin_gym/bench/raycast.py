@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin_gym.cli._options import seed_value
 from twin_gym.errors import InputError
 
 JACKSBORO = "matplotlib:jacksboro_fault_dem.npz"
@@ -88,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="rays per pose set in the fixed MuJoCo subsample",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed for poses and buildings"
+        "--seed", type=seed_value, default=0, help="seed for poses and buildings (>= 0)"
     )
     parser.add_argument(
         "--skip-peers",
@@ -443,6 +444,8 @@ def run(args: argparse.Namespace) -> None:
             "size must be >= 256 and poses, channels and azimuth-steps >= 1, got "
             f"{args.size}, {args.poses}, {args.channels}, {args.azimuth_steps}"
         )
+    if args.repeats < 1:
+        raise InputError(f"--repeats must be >= 1, got {args.repeats}")
     if not (math.isfinite(args.max_range) and args.max_range > 0.0):
         raise InputError(
             f"max-range must be a positive number of metres, got {args.max_range}"

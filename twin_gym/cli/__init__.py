@@ -33,7 +33,8 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``twin-gym`` and return its exit status.
 
-    Errors in the input end with one line on standard error and status 2.
+    Errors in the input end with one line on standard error and status 2,
+    and a file that cannot be read or written with one line and status 1.
     """
     parser = make_parser()
     args = parser.parse_args(argv)
@@ -54,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TwinGymError as error:
         print(f"twin-gym {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        # A file that the checks before the work could not foresee.
+        name = error.filename if error.filename is not None else ""
+        reason = error.strerror or str(error)
+        print(f"twin-gym {args.command}: error: {reason}: {name}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"twin-gym {args.command}: interrupted", file=sys.stderr)
         return 130

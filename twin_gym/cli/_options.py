@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from pathlib import Path
 
 from twin_gym.errors import InputError
@@ -11,6 +12,40 @@ from twin_gym.maps import MapDefinition, load_map
 from twin_gym.terrain.layers import LAYER_KINDS, LayerSpec
 
 DEM_SUFFIXES = (".toml",)
+
+
+def seed_value(text: str) -> int:
+    """Parse a ``--seed`` value: an integer >= 0, as NumPy and Gymnasium need."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def check_output_path(path: Path, option: str, folder: bool = False) -> None:
+    """Raise ``InputError`` unless ``path`` can be written as a file or a folder.
+
+    The nearest existing folder above ``path`` must be writable, so that a
+    command fails before its work, not after it.
+    """
+    kind = "folder" if folder else "file"
+    if path.exists() and path.is_dir() != folder:
+        other = "file" if folder else "folder"
+        raise InputError(f"{option} {path} is a {other}; give a {kind} path")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(
+            f"{option} {path}: {parent} is a file, not a folder; choose another path"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(
+            f"{option} {path}: {parent} is not writable; choose another path"
+        )
 
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:

@@ -6,9 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from twin_gym.cli._options import add_build_options, resolve_map
+from twin_gym.cli._options import add_build_options, check_output_path, resolve_map
 from twin_gym.cli.info import print_layer_reports, print_summary
-from twin_gym.terrain.cache import write_atomic
+from twin_gym.terrain.cache import write_atomic_all
 
 
 def add_parser(commands) -> None:
@@ -39,15 +39,21 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Build the twin, write it where asked and print its summary."""
+    for path, option in ((args.output, "--output"), (args.report, "--report")):
+        if path is not None:
+            check_output_path(path, option)
     definition = resolve_map(args.target, args)
     twin = definition.build(use_cache=not args.no_cache)
-    if args.output is not None:
-        write_atomic(args.output, twin.save)
-        print(f"wrote {args.output}")
     layer_reports = twin.metadata.get("layers", [])
+    document = json.dumps(layer_reports, indent=1).encode()
+    writes = []
+    if args.output is not None:
+        writes.append((args.output, twin.save))
     if args.report is not None:
-        document = json.dumps(layer_reports, indent=1).encode()
-        write_atomic(args.report, lambda path: Path(path).write_bytes(document))
-        print(f"wrote {args.report}")
+        writes.append((args.report, lambda path: Path(path).write_bytes(document)))
+    # The twin and its report appear together or not at all.
+    write_atomic_all(writes)
+    for path, _ in writes:
+        print(f"wrote {path}")
     print_summary(definition.name, twin)
     print_layer_reports(layer_reports)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from twin_gym.cli._options import check_output_path, seed_value
 from twin_gym.errors import InputError
-from twin_gym.maps import DEFAULT_MAP
+from twin_gym.maps import DEFAULT_MAP, load_map
 
 
 def add_parser(commands) -> None:
@@ -28,13 +29,25 @@ def add_parser(commands) -> None:
         help="output folder (default: ./twin-gym-demo)",
     )
     parser.add_argument(
-        "--episodes", type=int, default=20, help="evaluation episodes per policy"
+        "--episodes",
+        type=int,
+        default=20,
+        help="evaluation episodes per policy (default: 20)",
     )
     parser.add_argument(
-        "--timesteps", type=int, default=40_000, help="PPO training steps"
+        "--timesteps",
+        type=int,
+        default=40_000,
+        help="PPO training steps, rounded up to whole rollouts (default: 40000)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="first evaluation seed")
-    parser.add_argument("--map", default=DEFAULT_MAP, help="map name or TOML path")
+    parser.add_argument(
+        "--seed", type=seed_value, default=0, help="first evaluation seed (default: 0)"
+    )
+    parser.add_argument(
+        "--map",
+        default=DEFAULT_MAP,
+        help=f"map name or TOML path (default: {DEFAULT_MAP})",
+    )
     parser.add_argument(
         "--no-progress", action="store_true", help="hide the training progress bar"
     )
@@ -47,6 +60,8 @@ def run(args: argparse.Namespace) -> None:
         raise InputError(f"--episodes must be at least 1, got {args.episodes}")
     if args.timesteps < 1:
         raise InputError(f"--timesteps must be at least 1, got {args.timesteps}")
+    check_output_path(args.output, "--output", folder=True)
+    load_map(args.map)
     from twin_gym_agents.demo import run_demo
     from twin_gym_agents.policies import import_sb3
 

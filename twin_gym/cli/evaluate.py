@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import gymnasium as gym
 
+from twin_gym.cli._options import check_output_path, seed_value
 from twin_gym.errors import InputError
+
+DEFAULT_ENV_ID = "twin_gym/DroneDelivery-v0"
 
 
 def add_parser(commands) -> None:
@@ -22,7 +26,8 @@ def add_parser(commands) -> None:
         ),
     )
     parser.add_argument(
-        "--env-id", default="twin_gym/DroneDelivery-v0", help="registered id"
+        "--env-id",
+        help=f"registered id (default: a run folder's own, else {DEFAULT_ENV_ID})",
     )
     parser.add_argument(
         "--policy",
@@ -33,9 +38,15 @@ def add_parser(commands) -> None:
         ),
     )
     parser.add_argument("--episodes", type=int, default=100, help="episodes")
-    parser.add_argument("--seed", type=int, default=0, help="first episode seed")
     parser.add_argument(
-        "-o", "--output", type=Path, default=Path("results.csv"), help="CSV path"
+        "--seed", type=seed_value, default=0, help="first episode seed (default: 0)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("results.csv"),
+        help="CSV path (default: ./results.csv)",
     )
     parser.set_defaults(run=run)
 
@@ -58,12 +69,17 @@ def run(args: argparse.Namespace) -> None:
 
     if args.episodes < 1:
         raise InputError(f"--episodes must be at least 1, got {args.episodes}")
-    if args.env_id not in gym.registry:
+    check_output_path(args.output, "--output")
+    env_id, env_kwargs = args.env_id, {}
+    if args.policy not in ("scripted", "random"):
+        env_id, env_kwargs = _run_environment(Path(args.policy), env_id)
+    env_id = env_id or DEFAULT_ENV_ID
+    if env_id not in gym.registry:
         raise InputError(
-            f"unknown environment id {args.env_id!r}; registered twin_gym ids: "
+            f"unknown environment id {env_id!r}; registered twin_gym ids: "
             f"{', '.join(twin_gym.ENV_IDS)}"
         )
-    env = gym.make(args.env_id)
+    env = gym.make(env_id, **env_kwargs)
     if args.policy == "scripted":
         policy = _scripted_policy(
             env, ScriptedDeliveryController, ScriptedRoverController
@@ -74,12 +90,45 @@ def run(args: argparse.Namespace) -> None:
         from twin_gym_agents.policies import PPOPolicy
 
         policy = PPOPolicy.load(args.policy)
+        trained_shape = policy.model.observation_space.shape
+        if trained_shape != env.observation_space.shape:
+            raise InputError(
+                f"run folder {args.policy} takes observations of shape "
+                f"{trained_shape}, but {env_id} gives {env.observation_space.shape}; "
+                "pass the --env-id it was trained on"
+            )
     seeds = list(range(args.seed, args.seed + args.episodes))
     summary = summarize(policy.name, run_episodes(env, policy, seeds))
     env.close()
     write_summary_csv(args.output, [summary])
     print(format_markdown_table([summary]))
     print(f"wrote {args.output}")
+
+
+def _run_environment(run_dir: Path, env_id: str | None) -> tuple[str | None, dict]:
+    """Return the environment id and keyword arguments to evaluate a run on.
+
+    A run folder's ``config.json`` names the environment it was trained on.
+    That one is used when ``env_id`` is None, and a different ``env_id``
+    is an error. Without the file, ``env_id`` is kept as given.
+    """
+    config_path = (run_dir.parent if run_dir.is_file() else run_dir) / "config.json"
+    if not config_path.is_file():
+        return env_id, {}
+    try:
+        config = json.loads(config_path.read_text())
+        trained_id = str(config["env_id"])
+        trained_kwargs = dict(config.get("env_kwargs") or {})
+    except (ValueError, KeyError, TypeError) as error:
+        raise InputError(
+            f"cannot read the environment from {config_path}: {error}"
+        ) from None
+    if env_id is not None and env_id != trained_id:
+        raise InputError(
+            f"run folder {run_dir} was trained on {trained_id}, not {env_id}; "
+            "omit --env-id or pass that id"
+        )
+    return trained_id, trained_kwargs
 
 
 def _scripted_policy(env: gym.Env, drone_controller, rover_controller):

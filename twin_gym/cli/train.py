@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from twin_gym.cli._options import check_output_path, seed_value
 from twin_gym.errors import InputError
 
 
@@ -19,7 +20,9 @@ def add_parser(commands) -> None:
         "--env-id", default="twin_gym/DroneDelivery-v0", help="registered id"
     )
     parser.add_argument("--timesteps", type=int, required=True, help="training steps")
-    parser.add_argument("--seed", type=int, required=True, help="training seed")
+    parser.add_argument(
+        "--seed", type=seed_value, required=True, help="training seed (>= 0)"
+    )
     parser.add_argument(
         "-o", "--output", type=Path, required=True, help="run folder for the model"
     )
@@ -33,6 +36,7 @@ def run(args: argparse.Namespace) -> None:
     """Train and print the model path."""
     if args.timesteps < 1:
         raise InputError(f"--timesteps must be at least 1, got {args.timesteps}")
+    check_output_path(args.output, "--output", folder=True)
     from twin_gym_agents.train import train_ppo
 
     path = train_ppo(

@@ -59,14 +59,41 @@ def write_atomic(path: Path, write: Callable[[str], None]) -> None:
     rename on one file system: readers see either the old file or the whole
     new one, and a failed write leaves nothing behind.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
-    )
-    os.close(handle)
+    write_atomic_all([(path, write)])
+
+
+def write_atomic_all(writes: list[tuple[Path, Callable[[str], None]]]) -> None:
+    """Write several files as :func:`write_atomic` does, all or none of them.
+
+    Every file is written to its temporary path first and renamed only once
+    all writes have succeeded, so a failed write leaves none of them behind.
+    The files get the permissions of a new file under the process umask.
+
+    Raises:
+        OSError: If a file cannot be written, naming its destination path.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    temporaries = []
     try:
-        write(temporary)
-        os.replace(temporary, path)
+        for path, write in writes:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle, temporary = tempfile.mkstemp(
+                    dir=path.parent, prefix=f".{path.name}.", suffix=".part"
+                )
+            except OSError as error:
+                raise OSError(error.errno, error.strerror, str(path)) from error
+            os.close(handle)
+            temporaries.append(temporary)
+            write(temporary)
+            os.chmod(temporary, 0o666 & ~mask)
+        for (path, _), temporary in zip(writes, temporaries, strict=True):
+            try:
+                os.replace(temporary, path)
+            except OSError as error:
+                raise OSError(error.errno, error.strerror, str(path)) from error
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        for temporary in temporaries:
+            Path(temporary).unlink(missing_ok=True)
         raise

@@ -1,0 +1,117 @@
+"""Tests of how the command line handles output paths and seeds."""
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from twin_gym.cli import main
+from twin_gym.terrain.cache import write_atomic_all
+
+
+@pytest.fixture
+def cache_folder(tmp_path, monkeypatch):
+    """Point the cache at a folder that only this test writes to."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("TWIN_GYM_CACHE_DIR", str(folder))
+    return folder
+
+
+def one_error_line(capsys):
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1, error
+    return error[0]
+
+
+def test_output_under_a_file_fails_first(tmp_path, capsys, cache_folder):
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    twin = tmp_path / "twin.npz"
+    status = main(
+        ["build", "jacksboro", "-o", str(twin), "--report", str(blocker / "r.json")]
+    )
+    assert status == 2
+    assert "afile is a file, not a folder" in one_error_line(capsys)
+    # The twin is not written when its report cannot be.
+    assert not twin.exists()
+    assert not cache_folder.exists()
+
+
+def test_output_that_is_a_folder(tmp_path, capsys):
+    status = main(["evaluate", "--policy", "scripted", "-o", str(tmp_path)])
+    assert status == 2
+    assert "is a folder; give a file path" in one_error_line(capsys)
+
+
+def test_run_folder_that_is_a_file(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    status = main(["train", "--timesteps", "8", "--seed", "0", "-o", str(blocker)])
+    assert status == 2
+    assert "is a file; give a folder path" in one_error_line(capsys)
+
+
+def test_demo_checks_map_before_output(tmp_path, capsys):
+    output = tmp_path / "demo"
+    status = main(["demo", "--map", "nosuch", "-o", str(output)])
+    assert status == 2
+    assert "unknown map 'nosuch'" in one_error_line(capsys)
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train", "--timesteps", "8", "-o", "run"],
+        ["evaluate", "--policy", "scripted"],
+        ["demo"],
+        ["bench", "raycast"],
+        ["bench", "build"],
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_negative_seed_is_rejected(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--seed", "-1"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "argument --seed: must be an integer >= 0, got '-1'" in error
+
+
+def test_unwritable_destination_is_one_line(tmp_path, capsys, monkeypatch):
+    # A destination that passes the checks and still fails, as a full disk
+    # or a virtual file system would make it.
+    def deny_create(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "elsewhere")
+
+    monkeypatch.setattr("tempfile.mkstemp", deny_create)
+    output = tmp_path / "results.csv"
+    status = main(
+        ["evaluate", "--policy", "scripted", "--episodes", "1"] + ["-o", str(output)]
+    )
+    assert status == 1
+    assert one_error_line(capsys).endswith(f"Permission denied: {output}")
+
+
+def test_atomic_writes_all_or_none(tmp_path):
+    def fail(path):
+        raise OSError(28, "No space left on device")
+
+    first = tmp_path / "first.txt"
+    second = tmp_path / "second.txt"
+    with pytest.raises(OSError, match="No space"):
+        write_atomic_all(
+            [(first, lambda path: Path(path).write_text("a")), (second, fail)]
+        )
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_atomic_writes_follow_umask(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        path = tmp_path / "out.txt"
+        write_atomic_all([(path, lambda temporary: Path(temporary).write_text("a"))])
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640

@@ -1,4 +1,4 @@
-"""Tests of how the command line handles output paths and seeds."""
+"""Tests of the command line: output paths, seeds and other argument checks."""
 
 import os
 import stat
@@ -115,3 +115,29 @@ def test_atomic_writes_follow_umask(tmp_path):
     finally:
         os.umask(previous)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_version_flag(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("twin-gym ")
+
+
+def test_text_file_named_npz(tmp_path, capsys):
+    path = tmp_path / "bad.npz"
+    path.write_text("garbage\n")
+    assert main(["info", str(path)]) == 2
+    error = one_error_line(capsys)
+    assert "not a .npz archive" in error
+    assert "pickle" not in error
+
+
+def test_map_option_of_wrong_type(tmp_path, capsys, cache_folder):
+    definition = tmp_path / "bad.toml"
+    definition.write_text(
+        'name = "bad"\n[dem]\nsource = "matplotlib:jacksboro_fault_dem.npz"\n'
+        '[build]\ncell_size = "ten"\n'
+    )
+    assert main(["build", str(definition)]) == 2
+    assert "cell_size must be a number, got 'ten'" in one_error_line(capsys)

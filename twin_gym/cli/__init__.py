@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+import twin_gym
 from twin_gym.cli import bench, build, demo, evaluate, info, train
 from twin_gym.errors import TwinGymError
 
@@ -19,9 +20,15 @@ def make_parser() -> argparse.ArgumentParser:
         prog="twin-gym",
         description="Digital-twin Gymnasium environments built from real GIS data.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"twin-gym {twin_gym.__version__}"
+    )
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument(
-        "-v", "--verbose", action="store_true", help="log progress details"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log twin_gym's progress details",
     )
     verbosity.add_argument("-q", "--quiet", action="store_true", help="log errors only")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -38,15 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = make_parser()
     args = parser.parse_args(argv)
-    level = (
-        logging.DEBUG
-        if args.verbose
-        else logging.ERROR
-        if args.quiet
-        else logging.WARNING
-    )
+    level = logging.ERROR if args.quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if not args.verbose:
+    if args.verbose:
+        # Details from twin_gym only; the libraries keep to their warnings.
+        for name in ("twin_gym", "twin_gym_agents"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
+    else:
         # GDAL reports recoverable quirks of real files (odd GeoTIFF keys) as
         # warnings; they are noise next to twin_gym's own messages.
         logging.getLogger("rasterio").setLevel(logging.ERROR)

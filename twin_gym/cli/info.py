@@ -32,6 +32,11 @@ def run(args: argparse.Namespace) -> None:
     """Load or build the twin and print its summary."""
     path = Path(args.target)
     if path.suffix == ".npz" and path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise InputError(
+                f"{path} is not a twin file written by twin-gym build (not a .npz "
+                "archive); build one with twin-gym build -o FILE.npz"
+            )
         try:
             twin = TerrainTwin.load(str(path))
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:

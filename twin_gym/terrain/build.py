@@ -93,6 +93,16 @@ class BuildOptions:
     the terrain, burned in the order vegetation, water, roads, buildings."""
 
     def __post_init__(self) -> None:
+        for name in ("cell_size", "fill_max_pixels", "structure_threshold"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InputError(f"{name} must be a number, got {value!r}")
+        if self.aoi is not None and not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in self.aoi
+        ):
+            raise InputError(
+                f"aoi must be four numbers (left, bottom, right, top), got {self.aoi}"
+            )
         if not (math.isfinite(self.cell_size) and self.cell_size > 0):
             raise InputError(
                 f"cell_size must be a positive number of metres, got {self.cell_size}"

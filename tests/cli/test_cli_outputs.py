@@ -141,3 +141,10 @@ def test_map_option_of_wrong_type(tmp_path, capsys, cache_folder):
     )
     assert main(["build", str(definition)]) == 2
     assert "cell_size must be a number, got 'ten'" in one_error_line(capsys)
+
+
+def test_twin_output_needs_npz_suffix(tmp_path, capsys):
+    output = tmp_path / "twin.txt"
+    assert main(["build", "jacksboro", "-o", str(output)]) == 2
+    assert "must end in .npz" in one_error_line(capsys)
+    assert not output.exists()

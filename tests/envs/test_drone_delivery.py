@@ -200,8 +200,18 @@ def test_render_shows_drone_and_goal():
         ({"render_mode": "ansi"}, "render_mode"),
         ({"control_hz": 30.0}, "physics_hz"),
         ({"map_name": "atlantis"}, "atlantis"),
+        ({"lidar_channels": 0}, "lidar_channels must be an integer"),
+        ({"lidar_max_range": -1.0}, "lidar_max_range must be"),
     ],
-    ids=["goal-range", "goal-radius", "render-mode", "rate-ratio", "unknown-map"],
+    ids=[
+        "goal-range",
+        "goal-radius",
+        "render-mode",
+        "rate-ratio",
+        "unknown-map",
+        "lidar-channels",
+        "lidar-range",
+    ],
 )
 def test_invalid_arguments_raise(kwargs, fragment):
     with pytest.raises(InputError, match=fragment):

@@ -102,7 +102,7 @@ def _run_in(workdir: Path, args: argparse.Namespace) -> dict:
         "cached_read_all_s": round(cached["read_all_seconds"], 3),
         "warp_s": round(warp["seconds"], 2),
         "cold_over_warp": round(cold["seconds"] / warp["seconds"], 2),
-        "twin_mb": round(cold["twin_bytes"] / 2**20),
+        "twin_mb": round(cold["twin_bytes"] / 2**20, 1),
         "cold_peak_mb": round(cold["peak_bytes"] / 2**20),
         "peak_over_twin": round(cold["peak_bytes"] / cold["twin_bytes"], 2),
         "cached_peak_mb": round(cached["peak_bytes"] / 2**20),

@@ -284,7 +284,7 @@ def run(args: argparse.Namespace) -> None:
         except ImportError as error:
             raise InputError(
                 f"a peer library is missing ({error.name}); install twin_gym's "
-                "bench extra (pip install -e '.[bench]') or pass --skip-peers"
+                "bench extra (pip install '.[bench]') or pass --skip-peers"
             ) from None
 
     print(f"machine: {_machine()}")

@@ -136,7 +136,8 @@ def resolve_map(target: str | list[str], args: argparse.Namespace) -> MapDefinit
         definition = load_map(target)
     else:
         if not path.exists():
-            raise InputError(f"DEM not found: {path}; check the path")
+            kind = "twin file" if path.suffix == ".npz" else "DEM"
+            raise InputError(f"{kind} not found: {path}; check the path")
         definition = MapDefinition(name=path.stem, source=str(path))
     return _with_overrides(definition, args)
 

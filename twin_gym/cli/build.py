@@ -8,6 +8,7 @@ from pathlib import Path
 
 from twin_gym.cli._options import add_build_options, check_output_path, resolve_map
 from twin_gym.cli.info import print_layer_reports, print_summary
+from twin_gym.errors import InputError
 from twin_gym.terrain.cache import write_atomic_all
 
 
@@ -39,6 +40,11 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Build the twin, write it where asked and print its summary."""
+    if args.output is not None and args.output.suffix != ".npz":
+        raise InputError(
+            f"--output {args.output} must end in .npz, the twin file format that "
+            "twin-gym info reads"
+        )
     for path, option in ((args.output, "--output"), (args.report, "--report")):
         if path is not None:
             check_output_path(path, option)

@@ -219,13 +219,16 @@ class DroneDeliveryEnv(gym.Env):
             "crash": crash_penalty,
             "delivery": delivery_bonus,
         }
-        self.lidar = SpinningLidar(
-            SpinningLidarConfig(
+        try:
+            lidar_config = SpinningLidarConfig(
                 channels=lidar_channels,
                 azimuth_steps=lidar_azimuth_steps,
                 max_range=lidar_max_range,
             )
-        )
+        except InputError as error:
+            # Name the environment's arguments, not the LiDAR config's fields.
+            raise InputError(f"lidar_{error}") from None
+        self.lidar = SpinningLidar(lidar_config)
         self.rangefinder = DownwardRangefinder()
 
         self.action_space = spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)

@@ -481,9 +481,9 @@ class RaycastScene:
         ``docs/surface.md``), and any other fan is cast ray by ray. Either way
         the hits are those of :meth:`cast` for the same rays, up to
         rounding. Ranges agree within about 1e-9 m, except for rays that pass
-        exactly through a grid vertex or along a shared face edge, or that
-        only touch a column's vertical edge, where rounding decides between
-        hit and miss.
+        exactly through a grid vertex or along a shared face edge, run
+        exactly in a triangle's plane, or only touch a column's vertical
+        edge, where rounding decides where the first contact lies.
 
         Args:
             origins_w: Fan origins in the local world frame in metres, shape

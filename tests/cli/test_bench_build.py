@@ -29,7 +29,7 @@ def test_bench_build_small(tmp_path, capsys):
     assert results["cold_s"] > 0
     assert results["cached_s"] > 0
     assert results["warp_s"] > 0
-    assert results["twin_mb"] == round(200 * 200 * 10 / 2**20)
+    assert results["twin_mb"] == round(200 * 200 * 10 / 2**20, 1)
     assert results["cold_over_warp"] > 0
 
 

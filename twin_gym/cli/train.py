@@ -19,7 +19,12 @@ def add_parser(commands) -> None:
     parser.add_argument(
         "--env-id", default="twin_gym/DroneDelivery-v0", help="registered id"
     )
-    parser.add_argument("--timesteps", type=int, required=True, help="training steps")
+    parser.add_argument(
+        "--timesteps",
+        type=int,
+        required=True,
+        help="training steps, rounded up to whole rollouts",
+    )
     parser.add_argument(
         "--seed", type=seed_value, required=True, help="training seed (>= 0)"
     )

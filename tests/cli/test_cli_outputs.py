@@ -148,3 +148,12 @@ def test_twin_output_needs_npz_suffix(tmp_path, capsys):
     assert main(["build", "jacksboro", "-o", str(output)]) == 2
     assert "must end in .npz" in one_error_line(capsys)
     assert not output.exists()
+
+
+def test_saved_twin_keeps_map_name(tmp_path, capsys):
+    output = tmp_path / "twin.npz"
+    assert main(["build", "jacksboro", "-o", str(output)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(output)]) == 0
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert first_line.split() == ["name", "jacksboro"]

@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> None:
             check_output_path(path, option)
     definition = resolve_map(args.target, args)
     twin = definition.build(use_cache=not args.no_cache)
+    # The saved file keeps the map's name for twin-gym info.
+    twin.metadata["map"] = definition.name
     layer_reports = twin.metadata.get("layers", [])
     document = json.dumps(layer_reports, indent=1).encode()
     writes = []

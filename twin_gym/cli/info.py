@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> None:
             raise InputError(
                 f"{path} is not a twin file written by twin-gym build ({error})"
             ) from None
-        name = path.stem
+        name = twin.metadata.get("map", path.stem)
     else:
         definition = resolve_map(args.target, args)
         twin = definition.build(use_cache=not args.no_cache)

@@ -157,3 +157,14 @@ def test_saved_twin_keeps_map_name(tmp_path, capsys):
     assert main(["info", str(output)]) == 0
     first_line = capsys.readouterr().out.splitlines()[0]
     assert first_line.split() == ["name", "jacksboro"]
+
+
+def test_train_keeps_an_earlier_model(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    model = run_dir / "model.zip"
+    model.write_bytes(b"earlier")
+    status = main(["train", "--timesteps", "8", "--seed", "0", "-o", str(run_dir)])
+    assert status == 2
+    assert "already contains a trained model" in one_error_line(capsys)
+    assert model.read_bytes() == b"earlier"

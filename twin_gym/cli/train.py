@@ -32,6 +32,11 @@ def add_parser(commands) -> None:
         "-o", "--output", type=Path, required=True, help="run folder for the model"
     )
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the model in an existing run folder",
+    )
+    parser.add_argument(
         "--no-progress", action="store_true", help="hide the progress bar"
     )
     parser.set_defaults(run=run)
@@ -42,6 +47,11 @@ def run(args: argparse.Namespace) -> None:
     if args.timesteps < 1:
         raise InputError(f"--timesteps must be at least 1, got {args.timesteps}")
     check_output_path(args.output, "--output", folder=True)
+    if (args.output / "model.zip").exists() and not args.overwrite:
+        raise InputError(
+            f"--output {args.output} already contains a trained model; choose a new "
+            "folder or pass --overwrite"
+        )
     from twin_gym_agents.train import train_ppo
 
     path = train_ppo(

@@ -242,7 +242,8 @@ def test_build_then_info(shared_data, tmp_path, cache_folder, capsys):
 
     facts = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert facts["name"] == "out"
+    # The twin keeps the name of the map it was built from, here the DEM's.
+    assert facts["name"] == "dem"
     assert facts["size"] == f"{cols} x {rows} cells"
     assert facts["cell_size_m"] == 120.0
     assert facts["bounds"] == pytest.approx(list(twin.bounds), abs=1e-3)

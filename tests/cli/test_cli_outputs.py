@@ -85,7 +85,7 @@ def test_unwritable_destination_is_one_line(tmp_path, capsys, monkeypatch):
     def deny_create(*args, **kwargs):
         raise PermissionError(13, "Permission denied", "elsewhere")
 
-    monkeypatch.setattr("tempfile.mkstemp", deny_create)
+    monkeypatch.setattr("twin_gym.terrain.cache._create_temporary", deny_create)
     output = tmp_path / "results.csv"
     status = main(
         ["evaluate", "--policy", "scripted", "--episodes", "1"] + ["-o", str(output)]

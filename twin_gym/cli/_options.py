@@ -35,8 +35,10 @@ def check_output_path(path: Path, option: str, folder: bool = False) -> None:
     if path.exists() and path.is_dir() != folder:
         other = "file" if folder else "folder"
         raise InputError(f"{option} {path} is a {other}; give a {kind} path")
-    parent = path.parent
-    while not parent.exists():
+    # A folder that exists is written into; otherwise its nearest existing
+    # ancestor gets the new entries.
+    parent = path if folder and path.is_dir() else path.parent
+    while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
         raise InputError(

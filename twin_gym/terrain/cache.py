@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,28 +72,39 @@ def write_atomic_all(writes: list[tuple[Path, Callable[[str], None]]]) -> None:
     Raises:
         OSError: If a file cannot be written, naming its destination path.
     """
-    mask = os.umask(0)
-    os.umask(mask)
     temporaries = []
+    current = None
     try:
-        for path, write in writes:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                handle, temporary = tempfile.mkstemp(
-                    dir=path.parent, prefix=f".{path.name}.", suffix=".part"
-                )
-            except OSError as error:
-                raise OSError(error.errno, error.strerror, str(path)) from error
-            os.close(handle)
-            temporaries.append(temporary)
-            write(temporary)
-            os.chmod(temporary, 0o666 & ~mask)
-        for (path, _), temporary in zip(writes, temporaries, strict=True):
-            try:
-                os.replace(temporary, path)
-            except OSError as error:
-                raise OSError(error.errno, error.strerror, str(path)) from error
+        try:
+            for current, write in writes:
+                current.parent.mkdir(parents=True, exist_ok=True)
+                temporary = _create_temporary(current)
+                temporaries.append(temporary)
+                write(str(temporary))
+            for (current, _), temporary in zip(writes, temporaries, strict=True):
+                os.replace(temporary, current)
+        except OSError as error:
+            if error.errno is None:
+                raise
+            # Name the destination, not the temporary file.
+            raise OSError(error.errno, error.strerror, str(current)) from error
     except BaseException:
         for temporary in temporaries:
-            Path(temporary).unlink(missing_ok=True)
+            temporary.unlink(missing_ok=True)
         raise
+
+
+def _create_temporary(path: Path) -> Path:
+    """Create an empty, uniquely named file next to ``path`` and return its path.
+
+    ``os.open`` with mode 0o666 lets the umask set the permissions, as for
+    any new file (``tempfile.mkstemp`` would make it 0o600).
+    """
+    while True:
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
+        try:
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(handle)
+        return temporary

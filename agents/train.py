@@ -17,7 +17,7 @@ from twin_gym_agents.policies import MODEL_FILE, NORMALIZATION_FILE, import_sb3
 
 import twin_gym
 from twin_gym.errors import InputError
-from twin_gym.terrain.cache import write_atomic
+from twin_gym.terrain.cache import write_atomic_all
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,6 @@ def train_ppo(
     model.learn(total_timesteps=total_timesteps, progress_bar=progress_bar)
 
     model_path = output_dir / MODEL_FILE
-    write_atomic(model_path, lambda temporary: _save_model(model, temporary))
     stats = vec_env.obs_rms
 
     def write_stats(temporary: str) -> None:
@@ -113,7 +112,6 @@ def train_ppo(
                 epsilon=vec_env.epsilon,
             )
 
-    write_atomic(output_dir / NORMALIZATION_FILE, write_stats)
     config = {
         "env_id": env_id,
         "env_kwargs": env_kwargs or {},
@@ -124,9 +122,19 @@ def train_ppo(
         "twin_gym_version": twin_gym.__version__,
         "stable_baselines3_version": sb3.__version__,
     }
-    write_atomic(
-        output_dir / "config.json",
-        lambda temporary: Path(temporary).write_text(json.dumps(config, indent=2)),
+    # The model, its statistics and its configuration appear together, so a
+    # failed write never pairs a new model with an old run's statistics.
+    write_atomic_all(
+        [
+            (model_path, lambda temporary: _save_model(model, temporary)),
+            (output_dir / NORMALIZATION_FILE, write_stats),
+            (
+                output_dir / "config.json",
+                lambda temporary: Path(temporary).write_text(
+                    json.dumps(config, indent=2)
+                ),
+            ),
+        ]
     )
     vec_env.close()
     return model_path

@@ -61,7 +61,7 @@ def test_evaluate_command_rejects_bad_policy(tmp_path, capsys):
     assert status == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1
-    assert "not found" in error[0]
+    assert "is not scripted, random or an existing run folder" in error[0]
 
 
 def test_demo_ppo_beats_random(tmp_path):

@@ -2,6 +2,8 @@
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,7 +78,7 @@ def test_negative_seed_is_rejected(command, capsys):
         main([*command, "--seed", "-1"])
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
-    assert "argument --seed: must be an integer >= 0, got '-1'" in error
+    assert "argument --seed: must be an integer from 0 to 2**32 - 1" in error
 
 
 def test_unwritable_destination_is_one_line(tmp_path, capsys, monkeypatch):
@@ -168,3 +170,68 @@ def test_train_keeps_an_earlier_model(tmp_path, capsys):
     assert status == 2
     assert "already contains a trained model" in one_error_line(capsys)
     assert model.read_bytes() == b"earlier"
+
+
+def test_output_and_report_must_differ(tmp_path, capsys):
+    path = tmp_path / "same.npz"
+    status = main(["build", "jacksboro", "-o", str(path), "--report", str(path)])
+    assert status == 2
+    assert "both name" in one_error_line(capsys)
+    assert not path.exists()
+
+
+def test_seed_of_two_to_the_32_is_rejected(capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--policy", "scripted", "--seed", str(2**32)])
+    assert "from 0 to 2**32 - 1" in capsys.readouterr().err
+
+
+def test_dangling_link_in_output_path(tmp_path, capsys):
+    link = tmp_path / "dangling"
+    link.symlink_to(tmp_path / "missing")
+    status = main(["evaluate", "--policy", "scripted", "-o", str(link / "r.csv")])
+    assert status == 2
+    assert "symbolic link to a missing target" in one_error_line(capsys)
+
+
+def test_long_output_name_is_written(tmp_path, capsys):
+    output = tmp_path / ("x" * 246 + ".csv")
+    command = ["evaluate", "--policy", "scripted", "--episodes", "1"]
+    assert main([*command, "-o", str(output)]) == 0
+    assert output.is_file()
+
+
+def test_results_kept_out_of_run_folder(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "model.zip").write_bytes(b"model")
+    output = run_dir / "model.zip"
+    assert main(["evaluate", "--policy", str(run_dir), "-o", str(output)]) == 2
+    assert "lies in the run folder" in one_error_line(capsys)
+    assert output.read_bytes() == b"model"
+
+
+def test_run_config_with_bad_kwargs(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text('{"env_id": null, "env_kwargs": [[1, 2]]}')
+    status = main(["evaluate", "--policy", str(run_dir), "-o", str(tmp_path / "r.csv")])
+    assert status == 2
+    assert "must give env_id as a string" in one_error_line(capsys)
+
+
+def test_closed_pipe_exits_quietly(tmp_path):
+    command = (
+        "import sys; from twin_gym.cli import main; "
+        "sys.exit(main(['info', 'jacksboro', '--json']))"
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TWIN_GYM_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    reader.stdout.close()
+    _, error = reader.communicate(timeout=120)
+    assert reader.returncode == 141
+    assert error == b""

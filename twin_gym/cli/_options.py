@@ -14,14 +14,21 @@ from twin_gym.terrain.layers import LAYER_KINDS, LayerSpec
 DEM_SUFFIXES = (".toml",)
 
 
+SEED_LIMIT = 2**32
+"""Seeds run from 0 to this limit less one, the range that NumPy's legacy
+seeding and stable-baselines3 accept."""
+
+
 def seed_value(text: str) -> int:
-    """Parse a ``--seed`` value: an integer >= 0, as NumPy and Gymnasium need."""
+    """Parse a ``--seed`` value: an integer from 0 to ``SEED_LIMIT - 1``."""
     try:
         value = int(text)
     except ValueError:
         value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 0 to 2**32 - 1, got {text!r}"
+        )
     return value
 
 
@@ -32,6 +39,12 @@ def check_output_path(path: Path, option: str, folder: bool = False) -> None:
     command fails before its work, not after it.
     """
     kind = "folder" if folder else "file"
+    for link in (path, *path.parents):
+        if link.is_symlink() and not link.exists():
+            raise InputError(
+                f"{option} {path}: {link} is a symbolic link to a missing target; "
+                "choose another path"
+            )
     if path.exists() and path.is_dir() != folder:
         other = "file" if folder else "folder"
         raise InputError(f"{option} {path} is a {other}; give a {kind} path")

@@ -45,6 +45,14 @@ def run(args: argparse.Namespace) -> None:
             f"--output {args.output} must end in .npz, the twin file format that "
             "twin-gym info reads"
         )
+    if (
+        args.output is not None
+        and args.report is not None
+        and args.output.resolve() == args.report.resolve()
+    ):
+        raise InputError(
+            f"--output and --report both name {args.output}; give two files"
+        )
     for path, option in ((args.output, "--output"), (args.report, "--report")):
         if path is not None:
             check_output_path(path, option)

@@ -72,14 +72,32 @@ def run(args: argparse.Namespace) -> None:
     check_output_path(args.output, "--output")
     env_id, env_kwargs = args.env_id, {}
     if args.policy not in ("scripted", "random"):
-        env_id, env_kwargs = _run_environment(Path(args.policy), env_id)
+        run_dir = Path(args.policy)
+        if not run_dir.exists():
+            raise InputError(
+                f"--policy {args.policy!r} is not scripted, random or an existing "
+                "run folder"
+            )
+        run_dir = run_dir.parent if run_dir.is_file() else run_dir
+        if args.output.resolve().parent == run_dir.resolve():
+            raise InputError(
+                f"--output {args.output} lies in the run folder {run_dir}; write "
+                "the results elsewhere so the run's files stay as trained"
+            )
+        env_id, env_kwargs = _run_environment(run_dir, env_id)
     env_id = env_id or DEFAULT_ENV_ID
     if env_id not in gym.registry:
         raise InputError(
             f"unknown environment id {env_id!r}; registered twin_gym ids: "
             f"{', '.join(twin_gym.ENV_IDS)}"
         )
-    env = gym.make(env_id, **env_kwargs)
+    try:
+        env = gym.make(env_id, **env_kwargs)
+    except TypeError as error:
+        raise InputError(
+            f"cannot make {env_id} with the run folder's env_kwargs "
+            f"{env_kwargs}: {error}"
+        ) from None
     if args.policy == "scripted":
         policy = _scripted_policy(
             env, ScriptedDeliveryController, ScriptedRoverController
@@ -92,10 +110,15 @@ def run(args: argparse.Namespace) -> None:
         policy = PPOPolicy.load(args.policy)
         trained_shape = policy.model.observation_space.shape
         if trained_shape != env.observation_space.shape:
+            fix = (
+                "pass the --env-id it was trained on"
+                if args.env_id is not None
+                else "correct the env_id in its config.json"
+            )
             raise InputError(
                 f"run folder {args.policy} takes observations of shape "
-                f"{trained_shape}, but {env_id} gives {env.observation_space.shape}; "
-                "pass the --env-id it was trained on"
+                f"{trained_shape}, but {env_id} gives "
+                f"{env.observation_space.shape}; {fix}"
             )
     seeds = list(range(args.seed, args.seed + args.episodes))
     summary = summarize(policy.name, run_episodes(env, policy, seeds))
@@ -112,17 +135,25 @@ def _run_environment(run_dir: Path, env_id: str | None) -> tuple[str | None, dic
     That one is used when ``env_id`` is None, and a different ``env_id``
     is an error. Without the file, ``env_id`` is kept as given.
     """
-    config_path = (run_dir.parent if run_dir.is_file() else run_dir) / "config.json"
+    config_path = run_dir / "config.json"
     if not config_path.is_file():
         return env_id, {}
     try:
         config = json.loads(config_path.read_text())
-        trained_id = str(config["env_id"])
-        trained_kwargs = dict(config.get("env_kwargs") or {})
+        trained_id = config["env_id"]
+        trained_kwargs = config.get("env_kwargs") or {}
     except (ValueError, KeyError, TypeError) as error:
         raise InputError(
             f"cannot read the environment from {config_path}: {error}"
         ) from None
+    named = isinstance(trained_kwargs, dict) and all(
+        isinstance(key, str) for key in trained_kwargs
+    )
+    if not isinstance(trained_id, str) or not named:
+        raise InputError(
+            f"{config_path} must give env_id as a string and env_kwargs as a table "
+            f"of named arguments, got {trained_id!r} and {trained_kwargs!r}"
+        )
     if env_id is not None and env_id != trained_id:
         raise InputError(
             f"run folder {run_dir} was trained on {trained_id}, not {env_id}; "

@@ -67,7 +67,9 @@ def write_atomic_all(writes: list[tuple[Path, Callable[[str], None]]]) -> None:
 
     Every file is written to its temporary path first and renamed only once
     all writes have succeeded, so a failed write leaves none of them behind.
-    The files get the permissions of a new file under the process umask.
+    The renames run one after another, so an I/O error or an interrupt
+    between two of them leaves the earlier ones done. The files get the
+    permissions of a new file under the process umask.
 
     Raises:
         OSError: If a file cannot be written, naming its destination path.
@@ -101,7 +103,8 @@ def _create_temporary(path: Path) -> Path:
     any new file (``tempfile.mkstemp`` would make it 0o600).
     """
     while True:
-        temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
+        # The name is cut so that a long one stays under the 255-byte limit.
+        temporary = path.parent / f".{path.name[:200]}.{secrets.token_hex(6)}.part"
         try:
             handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:

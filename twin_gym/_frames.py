@@ -17,6 +17,32 @@ float32 integration without hiding a quaternion that is not a rotation.
 """
 
 
+def check_finite_rows(name, array, item="agent"):
+    """Raise ``InputError`` naming the first row of ``array`` that is not finite.
+
+    ``item`` is what one row is (an agent, a shape), for the message.
+    """
+    bad = ~np.isfinite(array).all(axis=1)
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{name} must be finite, but {item} {index} has {array[index].tolist()}."
+        )
+
+
+def validate_positions(pos_w):
+    """Return agent positions of shape (n_agents, 3) as float64, or raise.
+
+    Raises:
+        InputError: If the shape is wrong or a value is not finite.
+    """
+    pos = np.asarray(pos_w, dtype=np.float64)
+    if pos.ndim != 2 or pos.shape[1] != 3:
+        raise InputError(f"pos_w must have shape (n_agents, 3), got {pos.shape}.")
+    check_finite_rows("pos_w", pos)
+    return pos
+
+
 def validate_poses(pos_w, quat_wb, quat_name="quat_wb", item="agent"):
     """Validate poses and return them as float64 arrays.
 
@@ -45,14 +71,8 @@ def validate_poses(pos_w, quat_wb, quat_name="quat_wb", item="agent"):
             f"{quat_name} must have shape ({pos.shape[0]}, 4) to match pos_w, got "
             f"{quat.shape}."
         )
-    for name, array in (("pos_w", pos), (quat_name, quat)):
-        bad = ~np.isfinite(array).all(axis=1)
-        if bad.any():
-            index = int(np.flatnonzero(bad)[0])
-            raise InputError(
-                f"{name} must be finite, but {item} {index} has "
-                f"{array[index].tolist()}."
-            )
+    check_finite_rows("pos_w", pos, item)
+    check_finite_rows(quat_name, quat, item)
     norms = np.linalg.norm(quat, axis=1)
     off = np.abs(norms - 1.0) > QUAT_NORM_TOLERANCE
     if off.any():

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin_gym._frames import validate_positions
 from twin_gym.errors import InputError
 from twin_gym.sensors.base import RateTimer, SensorHooks
 from twin_gym.sensors.gnss.config import GnssConfig
@@ -70,15 +71,7 @@ class Gnss:
         """
         if not self.hooks.allow(time_s):
             return None
-        pos = np.asarray(pos_w, np.float64)
-        if pos.ndim != 2 or pos.shape[1] != 3:
-            raise InputError(f"pos_w must have shape (n_agents, 3), got {pos.shape}.")
-        bad = ~np.isfinite(pos).all(axis=1)
-        if bad.any():
-            agent = int(np.flatnonzero(bad)[0])
-            raise InputError(
-                f"pos_w must be finite, but agent {agent} has {pos[agent].tolist()}."
-            )
+        pos = validate_positions(pos_w)
         config = self.config
         n = len(pos)
         noisy = pos + self.np_random.normal(0.0, 1.0, (n, 3)) * [

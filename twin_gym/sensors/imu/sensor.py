@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin_gym._frames import (
+    check_finite_rows,
     quaternion_multiply,
     rotation_matrices,
     validate_poses,
@@ -100,14 +101,8 @@ class Imu:
                 f"accel_w and rate_b must have shape ({self.num_agents}, 3), got "
                 f"{accel.shape} and {rate.shape}."
             )
-        for name, array in (("accel_w", accel), ("rate_b", rate)):
-            bad = ~np.isfinite(array).all(axis=1)
-            if bad.any():
-                agent = int(np.flatnonzero(bad)[0])
-                raise InputError(
-                    f"{name} must be finite, but agent {agent} has "
-                    f"{array[agent].tolist()}."
-                )
+        check_finite_rows("accel_w", accel)
+        check_finite_rows("rate_b", rate)
         quat_ws = quaternion_multiply(quat, np.array(self.config.mount.quat_bs))
         rot_ws = rotation_matrices(quat_ws)
         rot_bs = rotation_matrices(np.array([self.config.mount.quat_bs]))[0]

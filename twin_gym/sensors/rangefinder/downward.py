@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin_gym._frames import validate_positions
 from twin_gym.errors import InputError
 
 __all__ = ["DownwardRangefinder"]
@@ -51,15 +52,7 @@ class DownwardRangefinder:
         Raises:
             InputError: If ``pos_w`` has the wrong shape or a non-finite value.
         """
-        pos = np.asarray(pos_w, dtype=np.float64)
-        if pos.ndim != 2 or pos.shape[1] != 3:
-            raise InputError(f"pos_w must have shape (n_agents, 3), got {pos.shape}.")
-        bad = ~np.isfinite(pos).all(axis=1)
-        if bad.any():
-            index = int(np.flatnonzero(bad)[0])
-            raise InputError(
-                f"pos_w must be finite, but agent {index} has {pos[index].tolist()}."
-            )
+        pos = validate_positions(pos_w)
         directions = np.zeros_like(pos)
         directions[:, 2] = -1.0
         hits = scene.cast(pos, directions, self.max_range)

@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pytest
 import rasterio
 from rasterio.transform import from_origin
 
@@ -14,14 +13,6 @@ ALEXANDRIA_BUILDINGS = "alexandria-lidar/buildings.geojson"
 BANGKOK_DEM = "bangkok-overture/dem.tif"
 BANGKOK_WATER = "bangkok-overture/water.geojson"
 ERROR_PREFIX = "twin-gym build: error: "
-
-
-@pytest.fixture
-def cache_folder(tmp_path, monkeypatch):
-    """Point the cache at a folder that only this test writes to."""
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("TWIN_GYM_CACHE_DIR", str(folder))
-    return folder
 
 
 def write_map(path, dem, layers, cell_size=2.0):

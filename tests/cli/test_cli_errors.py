@@ -19,14 +19,6 @@ LANDLAB = "landlab-asc/SRTMGL3_40.09_-105.56_40.21_-105.44.asc"
 ERROR_PREFIX = "twin-gym build: error: "
 
 
-@pytest.fixture
-def cache_folder(tmp_path, monkeypatch):
-    """Point the cache at a folder that only this test writes to."""
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("TWIN_GYM_CACHE_DIR", str(folder))
-    return folder
-
-
 def write_geotiff(path, heights, crs="EPSG:4326", nodata=None):
     """Write ``heights`` (bands, rows, cols) as a GeoTIFF near Fort Worth."""
     profile = {

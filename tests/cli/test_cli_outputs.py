@@ -12,14 +12,6 @@ from twin_gym.cli import main
 from twin_gym.terrain.cache import write_atomic_all
 
 
-@pytest.fixture
-def cache_folder(tmp_path, monkeypatch):
-    """Point the cache at a folder that only this test writes to."""
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("TWIN_GYM_CACHE_DIR", str(folder))
-    return folder
-
-
 def one_error_line(capsys):
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1, error

@@ -13,6 +13,9 @@ from twin_gym.terrain.layers import LAYER_KINDS, LayerSpec
 
 DEM_SUFFIXES = (".toml",)
 
+DEFAULT_ENV_ID = "twin_gym/DroneDelivery-v0"
+"""Environment id that train and evaluate use when none is given."""
+
 
 SEED_LIMIT = 2**32
 """Seeds run from 0 to this limit less one, the range that NumPy's legacy

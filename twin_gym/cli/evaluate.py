@@ -8,10 +8,8 @@ from pathlib import Path
 
 import gymnasium as gym
 
-from twin_gym.cli._options import check_output_path, seed_value
+from twin_gym.cli._options import DEFAULT_ENV_ID, check_output_path, seed_value
 from twin_gym.errors import InputError
-
-DEFAULT_ENV_ID = "twin_gym/DroneDelivery-v0"
 
 
 def add_parser(commands) -> None:

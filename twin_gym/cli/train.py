@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from twin_gym.cli._options import check_output_path, seed_value
+from twin_gym.cli._options import DEFAULT_ENV_ID, check_output_path, seed_value
 from twin_gym.errors import InputError
 
 
@@ -16,9 +16,7 @@ def add_parser(commands) -> None:
         help="train stable-baselines3 PPO on an environment id",
         description="Train PPO for a step budget and save the model in a run folder.",
     )
-    parser.add_argument(
-        "--env-id", default="twin_gym/DroneDelivery-v0", help="registered id"
-    )
+    parser.add_argument("--env-id", default=DEFAULT_ENV_ID, help="registered id")
     parser.add_argument(
         "--timesteps",
         type=int,

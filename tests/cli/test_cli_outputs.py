@@ -172,7 +172,7 @@ def test_output_and_report_must_differ(tmp_path, capsys):
     assert not path.exists()
 
 
-def test_seed_of_two_to_the_32_is_rejected(capsys):
+def test_seed_above_limit_rejected(capsys):
     with pytest.raises(SystemExit):
         main(["evaluate", "--policy", "scripted", "--seed", str(2**32)])
     assert "from 0 to 2**32 - 1" in capsys.readouterr().err

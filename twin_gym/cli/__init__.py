@@ -62,8 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"twin-gym {args.command}: error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
-        # The reader of the output went away, as with "| head": stop quietly,
-        # with standard output on the null device so the exit flush succeeds.
+        # The reader of the output went away, as with "| head". Stop quietly
+        # with the status of a process that SIGPIPE ended (128 + 13), and
+        # point standard output at the null device so the exit flush succeeds.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except OSError as error:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from numba import njit
 
 from twin_gym.errors import InputError
+from twin_gym.raycast._cast import count_invalid_rays
 from twin_gym.raycast.scene import MISS_CLASS, RaycastScene, cast_ray
 from twin_gym.terrain.classes import SurfaceClass
 
@@ -427,6 +428,26 @@ def test_zero_length_direction_raises(origin, index):
     directions[index] = 0.0
     with pytest.raises(InputError, match=f"zero-length.*ray {index}"):
         scene.cast(np.tile(origin, (4, 1)), directions, 10.0)
+
+
+def test_invalid_ray_count_edge_values():
+    # Two origins with three rays each: ray 1 is zero, ray 2 NaN, and every
+    # ray of origin 1 starts at infinity. Subnormal and huge directions are
+    # valid.
+    origins = np.array([[0.0, 0.0, 1.0], [math.inf, 0.0, 1.0]])
+    directions = np.array(
+        [
+            [5e-324, 0.0, 0.0],
+            [0.0, 0.0, -0.0],
+            [1.0, math.nan, 0.0],
+            [1e308, 1e308, 1e308],
+            [0.0, 0.0, 1.0],
+            [1.0, 0.0, 0.0],
+        ]
+    )
+    assert count_invalid_rays(origins, directions) == 5
+    assert count_invalid_rays(origins[:1], directions[:3]) == 2
+    assert count_invalid_rays(origins[:1] * 0.0, directions[3:]) == 0
 
 
 # --- Inputs and helpers -----------------------------------------------------------

@@ -743,17 +743,18 @@ def count_invalid_rays(origins, directions):
     per_origin = directions.shape[0] // count if count > 0 else 0
     invalid = 0
     for m in prange(count):
-        origin_finite = True
-        for k in range(3):
-            origin_finite = origin_finite and math.isfinite(origins[m, k])
+        # x * 0 is 0 for a finite x and NaN otherwise, so the checks need no
+        # branches and the inner loop compiles to straight-line code.
+        origin_zero = origins[m, 0] * 0.0 + origins[m, 1] * 0.0 + origins[m, 2] * 0.0
+        bad = 0
         for i in range(m * per_origin, (m + 1) * per_origin):
-            finite = origin_finite
-            nonzero = False
-            for k in range(3):
-                finite = finite and math.isfinite(directions[i, k])
-                nonzero = nonzero or directions[i, k] != 0.0
-            if not (finite and nonzero):
-                invalid += 1
+            x = directions[i, 0]
+            y = directions[i, 1]
+            z = directions[i, 2]
+            finite = origin_zero + x * 0.0 + y * 0.0 + z * 0.0 == 0.0
+            nonzero = abs(x) + abs(y) + abs(z) > 0.0
+            bad += not (finite and nonzero)
+        invalid += bad
     return invalid
 
 

@@ -42,6 +42,18 @@ def lidar_fans(positions, elevations_deg, steps, rotation=None):
     return origins, np.tile(directions, (len(positions), 1, 1))
 
 
+def tilt_about_y(degrees):
+    """Return the rotation matrix of a pitch by ``degrees`` about the y axis."""
+    angle = np.radians(degrees)
+    return np.array(
+        [
+            [math.cos(angle), 0, math.sin(angle)],
+            [0, 1, 0],
+            [-math.sin(angle), 0, math.cos(angle)],
+        ]
+    )
+
+
 def cast_both(scene, origins, directions, max_range):
     """Cast fans and the same rays one by one; return both hits and the rays."""
     per_fan = directions.shape[1]
@@ -133,14 +145,7 @@ def test_other_fans_match_ray_by_ray(case):
     rotation = None
 
     if case == "tilted":
-        angle = np.radians(7.0)
-        rotation = np.array(
-            [
-                [math.cos(angle), 0, math.sin(angle)],
-                [0, 1, 0],
-                [-math.sin(angle), 0, math.cos(angle)],
-            ]
-        )
+        rotation = tilt_about_y(7.0)
     if case == "unsorted":
         elevations = VLP16_ELEVATIONS_DEG
     origins, directions = lidar_fans(positions, elevations, 90, rotation=rotation)
@@ -173,12 +178,17 @@ def test_other_fans_match_ray_by_ray(case):
         assert (fans.surface_class == shapes.surface_class[0]).sum() > 10
 
 
-def test_per_ray_max_ranges():
+@pytest.mark.parametrize("tilt_deg", [0.0, 5.0])
+def test_per_ray_max_ranges(tilt_deg):
+    # A tilted unit's fans go ray by ray, each with its own range.
     rng = np.random.default_rng(5)
     scene = hilly_scene(rng, 150, 150)
     ground = float(scene.height_at(0.0, 0.0))
     origins, directions = lidar_fans(
-        [[0.0, 0.0, ground + 10.0]], np.linspace(-20.0, 20.0, 20), 64
+        [[0.0, 0.0, ground + 10.0]],
+        np.linspace(-20.0, 20.0, 20),
+        64,
+        rotation=tilt_about_y(tilt_deg),
     )
     max_ranges = rng.choice([0.0, 5.0, 30.0, 80.0, math.inf], directions.shape[:2])
     fans, rays, ray_origins, ray_directions = cast_both(
@@ -192,6 +202,15 @@ def test_per_ray_max_ranges():
     assert not fans.hit[limits == 0.0].any()
     assert np.all(fans.range[fans.hit] <= limits[fans.hit])
     assert fans.hit[np.isinf(limits)].mean() > 0.3
+
+    # One range for all rays casts exactly as an array of that range.
+    shared = scene.cast_fans(origins, directions, 45.0)
+    per_ray = scene.cast_fans(origins, directions, np.full(directions.shape[:2], 45.0))
+    assert 0.1 < shared.hit.mean() < 0.9
+    for field in ("hit", "range", "point_w", "normal_w", "surface_class"):
+        np.testing.assert_array_equal(
+            getattr(shared, field), getattr(per_ray, field), err_msg=field
+        )
 
 
 @settings(max_examples=60, deadline=None)

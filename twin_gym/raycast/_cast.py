@@ -22,6 +22,8 @@ from twin_gym.raycast._kernels import (
     WALL_NORTH,
     WALL_WEST,
     normalize_direction,
+    ray_max_range,
+    record_steps,
     walk_ray,
 )
 from twin_gym.raycast._shapes import intersect_shapes
@@ -201,6 +203,7 @@ def _cast_into(
     ux, uy, uz = normalize_direction(
         directions[i, 0], directions[i, 1], directions[i, 2]
     )
+    max_range = ray_max_range(max_ranges, i)
     t, part, r, c, steps = math.inf, -1, -1, -1, 0
     # RaycastScene rejects zero directions; any that reach here stay misses.
     if ux != 0.0 or uy != 0.0 or uz != 0.0:
@@ -219,9 +222,9 @@ def _cast_into(
             ux,
             uy,
             uz,
-            max_ranges[i],
+            max_range,
         )
-    out_steps[i] = steps
+    record_steps(out_steps, i, steps)
     _finish_ray(
         i,
         t,
@@ -234,7 +237,7 @@ def _cast_into(
         ux,
         uy,
         uz,
-        max_ranges[i],
+        max_range,
         heights,
         classes,
         valid,
@@ -364,12 +367,14 @@ def cast_rays(
         shape_classes: Class reported for each shape, shape (m,), uint8.
         origins: Ray origins in the local world frame, shape (n, 3), float64.
         directions: Ray directions of nonzero length, shape (n, 3), float64.
-        max_ranges: Maximum range per ray in metres, shape (n,), float64.
+        max_ranges: Maximum range per ray in metres, shape (n,), float64,
+            or shape (1,) for one range shared by every ray.
         out_range: Output ranges in metres, shape (n,), float64, inf on a miss.
         out_point: Output hit points, shape (n, 3), float64, NaN on a miss.
         out_normal: Output unit normals, shape (n, 3), float64, NaN on a miss.
         out_class: Output classes, shape (n,), uint8, ``MISS_CLASS`` on a miss.
-        out_steps: Output walk steps per ray, shape (n,), int64.
+        out_steps: Output walk steps per ray, shape (n,), int64, or shape
+            (0,) when they are not requested.
     """
     n = origins.shape[0]
     chunks = min(n, RAY_CHUNKS)
@@ -715,7 +720,7 @@ def _cast_fan(
             ux,
             uy,
             uz,
-            max_ranges[i],
+            ray_max_range(max_ranges, i),
             heights,
             classes,
             valid,

@@ -38,6 +38,8 @@ from twin_gym.raycast._kernels import (
     _next_block,
     _test_quad,
     normalize_direction,
+    ray_max_range,
+    record_steps,
 )
 
 FAN_HEADING_TOLERANCE = 1e-12
@@ -105,7 +107,7 @@ def fan_geometry(directions, max_ranges, first, order, constants):
         previous = slope
         constants[0, j] = slope
         constants[1, j] = inverse
-        constants[2, j] = max_ranges[i] * horizontal
+        constants[2, j] = ray_max_range(max_ranges, i) * horizontal
         constants[3, j] = horizontal
         reach = max(reach, constants[2, j])
     return True, hx, hy, reach
@@ -115,7 +117,7 @@ def fan_geometry(directions, max_ranges, first, order, constants):
 def _resolve(ray, rank, t, part, row, col, steps, out_t, out_steps, found):
     """Write the walk result of ray ``ray``, ``rank``-th of its fan by slope."""
     out_t[ray] = t
-    out_steps[ray] = steps
+    record_steps(out_steps, ray, steps)
     found[0, rank] = part
     found[1, rank] = row
     found[2, rank] = col
@@ -296,7 +298,8 @@ def walk_fan(
                             z_low,
                         )
                         if s_hit < math.inf:
-                            t_hit = min(s_hit * constants[1, low], max_ranges[ray])
+                            limit = ray_max_range(max_ranges, ray)
+                            t_hit = min(s_hit * constants[1, low], limit)
                         elif reach >= s_b:
                             break
                         else:

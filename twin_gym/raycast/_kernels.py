@@ -64,6 +64,25 @@ PYRAMID_SHIFT = 2
 
 
 @njit(cache=True, inline="always")
+def ray_max_range(max_ranges, i):
+    """Return ray ``i``'s maximum range from a per-ray or a shared array.
+
+    ``max_ranges`` contains one value per ray, or a single value for every
+    ray, which spares callers with one range a full array.
+    """
+    if max_ranges.shape[0] == 1:
+        return max_ranges[0]
+    return max_ranges[i]
+
+
+@njit(cache=True, inline="always")
+def record_steps(out_steps, i, steps):
+    """Write ray ``i``'s walk steps unless ``out_steps`` is empty (not requested)."""
+    if out_steps.shape[0] > 0:
+        out_steps[i] = steps
+
+
+@njit(cache=True, inline="always")
 def normalize_direction(dx, dy, dz):
     """Return the unit vector of ``(dx, dy, dz)``, or zeros for a zero vector.
 

@@ -193,10 +193,14 @@ def _check_ray_values(origins, directions, ray_name, origin_name):
 
 
 def _validate_max_ranges(max_range, shape, ray_name):
-    """Return the maximum range of each ray as a flat float64 array."""
+    """Return the maximum ranges as a flat float64 array.
+
+    A scalar becomes an array of one value that the kernels share among all
+    rays. Otherwise there is one value per ray.
+    """
     max_ranges = _float_array(max_range, "max_range")
     if max_ranges.ndim == 0:
-        max_ranges = np.full(math.prod(shape), float(max_ranges))
+        max_ranges = max_ranges.reshape(1)
     elif max_ranges.shape == shape:
         max_ranges = np.ascontiguousarray(max_ranges).reshape(-1)
     else:
@@ -374,14 +378,21 @@ class RaycastScene:
         y_min = self.y_first - (rows - 1) * self.cell_size
         return self.x_first, y_min, x_max, self.y_first
 
-    def _run(self, origins, directions, max_ranges, use_pyramid, order=None):
-        """Cast validated rays; fans of ``len(order)`` rays where ``order`` is set."""
+    def _run(
+        self, origins, directions, max_ranges, use_pyramid, order=None, steps=False
+    ):
+        """Cast validated rays, as fans of ``len(order)`` rays where ``order`` is set.
+
+        Returns:
+            ``(hits, walk_steps)``, where ``walk_steps`` contains each ray's walk
+            steps when ``steps`` is true and is empty otherwise.
+        """
         n = directions.shape[0]
         out_range = np.empty(n, dtype=np.float64)
         out_point = np.empty((n, 3), dtype=np.float64)
         out_normal = np.empty((n, 3), dtype=np.float64)
         out_class = np.empty(n, dtype=np.uint8)
-        out_steps = np.empty(n, dtype=np.int64)
+        out_steps = np.empty(n if steps else 0, dtype=np.int64)
         if n > 0:
             shapes = self.shapes
             scene_args = (
@@ -419,17 +430,20 @@ class RaycastScene:
                 if not walked.all():
                     # Fans that are not level go ray by ray.
                     rays = np.repeat(~walked, len(order))
-                    hits, steps = self._run(
+                    shared = max_ranges.shape[0] == 1
+                    hits, ray_steps = self._run(
                         np.repeat(origins[~walked], len(order), axis=0),
                         directions[rays],
-                        max_ranges[rays],
+                        max_ranges if shared else max_ranges[rays],
                         use_pyramid,
+                        steps=steps,
                     )
                     out_range[rays] = hits.range
                     out_point[rays] = hits.point_w
                     out_normal[rays] = hits.normal_w
                     out_class[rays] = hits.surface_class
-                    out_steps[rays] = steps
+                    if steps:
+                        out_steps[rays] = ray_steps
         hits = RayHits(
             hit=np.isfinite(out_range),
             range=out_range,
@@ -526,7 +540,9 @@ class RaycastScene:
             Steps per ray, shape (n,), int64.
         """
         _, steps = self._run(
-            *_validate_rays(origins_w, directions_w, max_range), bool(use_pyramid)
+            *_validate_rays(origins_w, directions_w, max_range),
+            bool(use_pyramid),
+            steps=True,
         )
         return steps
 

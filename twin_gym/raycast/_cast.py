@@ -15,7 +15,6 @@ from twin_gym.raycast._fan import fan_geometry, walk_fan
 from twin_gym.raycast._kernels import (
     COLUMN_TOP,
     MISS_CLASS,
-    NO_DATA_CLASS,
     TRIANGLE_LOWER,
     TRIANGLE_UPPER,
     WALL_EAST,
@@ -66,27 +65,20 @@ def column_normal(part):
 
 
 @njit(cache=True)
-def cell_class(classes, valid, row, col):
-    """Return the class of cell ``(row, col)``, ``NO_DATA_CLASS`` if it is invalid."""
-    if not valid[row, col]:
-        return NO_DATA_CLASS
-    return classes[row, col]
-
-
-@njit(cache=True)
-def nearest_cell_class(classes, valid, x_first, y_first, cell_size, x, y):
+def nearest_cell_class(hit_classes, x_first, y_first, cell_size, x, y):
     """Return the class of the cell whose footprint contains ``(x, y)``.
 
     The cell is the one with the nearest centre. A point exactly halfway
     between two centres goes to the cell with the larger index (east or
-    south). An invalid cell returns ``NO_DATA_CLASS``.
+    south). ``hit_classes`` is the scene's class grid with
+    ``SurfaceClass.NO_DATA`` in invalid cells.
     """
-    rows, cols = classes.shape
+    rows, cols = hit_classes.shape
     col = int(math.floor((x - x_first) / cell_size + 0.5))
     row = int(math.floor((y_first - y) / cell_size + 0.5))
     col = min(max(col, 0), cols - 1)
     row = min(max(row, 0), rows - 1)
-    return cell_class(classes, valid, row, col)
+    return hit_classes[row, col]
 
 
 @njit(cache=True, inline="always")
@@ -104,8 +96,7 @@ def _finish_ray(
     uz,
     max_range,
     heights,
-    classes,
-    valid,
+    hit_classes,
     x_first,
     y_first,
     cell_size,
@@ -159,12 +150,10 @@ def _finish_ray(
         hit_class = shape_classes[shape_index]
     elif part == TRIANGLE_UPPER or part == TRIANGLE_LOWER:
         nx, ny, nz = triangle_normal(heights, cell_size, r, c, part)
-        hit_class = nearest_cell_class(
-            classes, valid, x_first, y_first, cell_size, px, py
-        )
+        hit_class = nearest_cell_class(hit_classes, x_first, y_first, cell_size, px, py)
     else:
         nx, ny, nz = column_normal(part)
-        hit_class = cell_class(classes, valid, r, c)
+        hit_class = hit_classes[r, c]
     out_normal[i, 0] = nx
     out_normal[i, 1] = ny
     out_normal[i, 2] = nz
@@ -180,8 +169,7 @@ def _cast_into(
     heights,
     structure_heights,
     has_structures,
-    classes,
-    valid,
+    hit_classes,
     pyramid,
     use_pyramid,
     x_first,
@@ -239,8 +227,7 @@ def _cast_into(
         uz,
         max_range,
         heights,
-        classes,
-        valid,
+        hit_classes,
         x_first,
         y_first,
         cell_size,
@@ -263,8 +250,7 @@ def _cast_ray_run(
     heights,
     structure_heights,
     has_structures,
-    classes,
-    valid,
+    hit_classes,
     pyramid,
     use_pyramid,
     x_first,
@@ -302,8 +288,7 @@ def _cast_ray_run(
             heights,
             structure_heights,
             has_structures,
-            classes,
-            valid,
+            hit_classes,
             pyramid,
             use_pyramid,
             x_first,
@@ -325,8 +310,7 @@ def cast_rays(
     heights,
     structure_heights,
     has_structures,
-    classes,
-    valid,
+    hit_classes,
     pyramid,
     use_pyramid,
     x_first,
@@ -353,8 +337,9 @@ def cast_rays(
         structure_heights: Column heights above the cell-centre height in
             metres, shape (rows, cols), 0 where there is none.
         has_structures: Whether any column height is > 0.
-        classes: Cell classes, shape (rows, cols), uint8.
-        valid: Cell validity, shape (rows, cols), bool.
+        hit_classes: Class reported for a hit on each cell, shape (rows,
+            cols), uint8: the cell's class, or ``SurfaceClass.NO_DATA`` where the
+            cell is invalid.
         pyramid: Max-height pyramid from ``pyramid.build_pyramid``.
         use_pyramid: Whether the walk skips blocks with the pyramid.
         x_first: Local x of the centre of column 0, in metres.
@@ -385,8 +370,7 @@ def cast_rays(
             heights,
             structure_heights,
             has_structures,
-            classes,
-            valid,
+            hit_classes,
             pyramid,
             use_pyramid,
             x_first,
@@ -413,8 +397,7 @@ def cast_rays_serial(
     heights,
     structure_heights,
     has_structures,
-    classes,
-    valid,
+    hit_classes,
     pyramid,
     use_pyramid,
     x_first,
@@ -445,8 +428,7 @@ def cast_rays_serial(
         heights,
         structure_heights,
         has_structures,
-        classes,
-        valid,
+        hit_classes,
         pyramid,
         use_pyramid,
         x_first,
@@ -480,8 +462,7 @@ def cast_fans(
     heights,
     structure_heights,
     has_structures,
-    classes,
-    valid,
+    hit_classes,
     pyramid,
     use_pyramid,
     x_first,
@@ -530,8 +511,7 @@ def cast_fans(
             heights,
             structure_heights,
             has_structures,
-            classes,
-            valid,
+            hit_classes,
             pyramid,
             use_pyramid,
             x_first,
@@ -564,8 +544,7 @@ def _cast_fan_run(
     heights,
     structure_heights,
     has_structures,
-    classes,
-    valid,
+    hit_classes,
     pyramid,
     use_pyramid,
     x_first,
@@ -608,8 +587,7 @@ def _cast_fan_run(
                 heights,
                 structure_heights,
                 has_structures,
-                classes,
-                valid,
+                hit_classes,
                 pyramid,
                 use_pyramid,
                 x_first,
@@ -637,8 +615,7 @@ def _cast_fan(
     heights,
     structure_heights,
     has_structures,
-    classes,
-    valid,
+    hit_classes,
     pyramid,
     use_pyramid,
     x_first,
@@ -722,8 +699,7 @@ def _cast_fan(
             uz,
             ray_max_range(max_ranges, i),
             heights,
-            classes,
-            valid,
+            hit_classes,
             x_first,
             y_first,
             cell_size,

@@ -30,9 +30,6 @@ from twin_gym.raycast._surface import quad_height
 MISS_CLASS = 255
 """Value of ``surface_class`` for a ray that hit nothing."""
 
-NO_DATA_CLASS = 6
-"""``SurfaceClass.NO_DATA``, repeated here because numba cannot read an enum."""
-
 TRIANGLE_UPPER = 0
 """Triangle ``(r, c), (r, c + 1), (r + 1, c + 1)`` of a quad, where ``fu >= fv``."""
 

@@ -311,6 +311,9 @@ class RaycastScene:
             pyramid. Ranges differ only by rounding either way (see
             ``docs/surface.md``), and False exists to measure the saving.
 
+    The scene derives its pyramid and the class of each hit from the arrays
+    as they are when it is built. Build a new scene after changing them.
+
     Raises:
         InputError: If an array has the wrong shape, dtype or values, or a
             scalar is not finite.
@@ -346,6 +349,10 @@ class RaycastScene:
         self.shapes = shapes if shapes is not None else MovingShapes([], np.empty(0))
         self.use_pyramid = bool(use_pyramid)
         self.pyramid = build_pyramid(self.heights, self.structure_heights)
+        # One grid for the class of a hit, so that a hit reads one cell.
+        self._hit_classes = np.where(
+            self.valid, self.classes, np.uint8(SurfaceClass.NO_DATA)
+        )
 
     @classmethod
     def from_twin(cls, twin, shapes=None, use_pyramid=True):
@@ -399,8 +406,7 @@ class RaycastScene:
                 self.heights,
                 self.structure_heights,
                 self.has_structures,
-                self.classes,
-                self.valid,
+                self._hit_classes,
                 self.pyramid,
                 use_pyramid,
                 self.x_first,

@@ -267,6 +267,23 @@ def test_zero_direction_names_fan_ray():
         scene.cast_fans(np.zeros((3, 3)), directions, 5.0)
 
 
+@pytest.mark.parametrize("scale", [1e-150, 1e150])
+def test_extreme_direction_lengths_cast_alike(scale):
+    # Squared lengths near the float64 limits take the fan check's scaled
+    # path, and the hits must not change.
+    rng = np.random.default_rng(8)
+    scene = hilly_scene(rng, 100, 100)
+    ground = float(scene.height_at(0.0, 0.0))
+    origins, directions = lidar_fans(
+        [[0.0, 0.0, ground + 4.0]], np.linspace(-20.0, 20.0, 12), 32
+    )
+    plain = scene.cast_fans(origins, directions, 80.0)
+    scaled = scene.cast_fans(origins, directions * scale, 80.0)
+    assert plain.hit.mean() > 0.3
+    np.testing.assert_array_equal(scaled.hit, plain.hit)
+    np.testing.assert_allclose(scaled.range, plain.range, rtol=0.0, atol=1e-9)
+
+
 def test_subnormal_heading_casts_quietly():
     # The slope sort divides by a subnormal horizontal length, which
     # overflows to infinity without a warning.

@@ -50,23 +50,41 @@ ray's track sideways by 0.2 nm, which decides only rays through a vertex."""
 
 @njit(cache=True, inline="always")
 def _unit_heading(directions, i):
-    """Return the rise, horizontal length and heading of ray ``i``'s unit direction.
+    """Return the slope, horizontal length and heading of ray ``i``'s direction.
 
     Returns:
-        ``(uz, horizontal, inverse, ex, ey)``. ``uz`` is the rise of the
-        unit direction ``(ux, uy, uz)``, ``horizontal`` the length of
-        ``(ux, uy)`` and ``inverse`` its reciprocal. The heading
-        ``(ex, ey)`` is ``(ux, uy)`` scaled to unit length. All but ``uz``
-        are zero where ``horizontal`` is 0.
+        ``(slope, horizontal, inverse, ex, ey)``. ``slope`` is the rise per
+        unit of horizontal distance, ``horizontal`` the length of the unit
+        direction's horizontal part and ``inverse`` its reciprocal. The
+        heading ``(ex, ey)`` is the horizontal part scaled to unit length.
+        All but ``slope`` are zero where the direction has no horizontal
+        part.
     """
-    ux, uy, uz = normalize_direction(
-        directions[i, 0], directions[i, 1], directions[i, 2]
-    )
+    dx = directions[i, 0]
+    dy = directions[i, 1]
+    dz = directions[i, 2]
+    flat = dx * dx + dy * dy
+    squared = flat + dz * dz
+    if 1e-280 < flat and squared < 1e280:
+        # The two square roots do not wait for each other, which keeps the
+        # chain of dependent steps short.
+        flat_length = math.sqrt(flat)
+        length = math.sqrt(squared)
+        inverse_flat = 1.0 / flat_length
+        return (
+            dz * inverse_flat,
+            flat_length / length,
+            length * inverse_flat,
+            dx * inverse_flat,
+            dy * inverse_flat,
+        )
+    # Lengths whose squares underflow or overflow take the scaled path.
+    ux, uy, uz = normalize_direction(dx, dy, dz)
     horizontal = math.sqrt(ux * ux + uy * uy)
     if not (horizontal > 0.0):
-        return uz, 0.0, 0.0, 0.0, 0.0
+        return math.copysign(math.inf, uz), 0.0, 0.0, 0.0, 0.0
     inverse = 1.0 / horizontal
-    return uz, horizontal, inverse, ux * inverse, uy * inverse
+    return uz * inverse, horizontal, inverse, ux * inverse, uy * inverse
 
 
 @njit(cache=True, inline="always")
@@ -96,12 +114,11 @@ def fan_geometry(directions, max_ranges, first, order, constants):
     reach = 0.0
     for j in range(count):
         i = first + order[j]
-        uz, horizontal, inverse, ex, ey = _unit_heading(directions, i)
+        slope, horizontal, inverse, ex, ey = _unit_heading(directions, i)
         if not (horizontal > 0.0):
             return False, 0.0, 0.0, 0.0
         if abs(ex * hy - ey * hx) > FAN_HEADING_TOLERANCE or ex * hx + ey * hy <= 0.0:
             return False, 0.0, 0.0, 0.0
-        slope = uz * inverse
         if slope < previous:
             return False, 0.0, 0.0, 0.0
         previous = slope

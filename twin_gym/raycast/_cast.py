@@ -453,7 +453,7 @@ def cast_rays_serial(
 FAN_CHUNKS = 256
 """Number of chunks that :func:`cast_fans` shares out among its threads."""
 
-FAN_GROUP = 8
+FAN_GROUP = 32
 """Neighbouring fans that one chunk of :func:`cast_fans` casts in a row."""
 
 

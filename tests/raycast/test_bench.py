@@ -27,7 +27,8 @@ def test_bench_scene_poses_and_hits():
             pose_set.origins_w[:, 0],
         )
         casts = raycast.twin_gym_casts(scene, pose_set, 200.0)
-        fan_range, ray_range = casts["fans"](), casts["rays"]()
+        fan_range = pose_set.from_fans(casts["fans"]())
+        ray_range = casts["rays"]()
         times = raycast.best_times(casts, 2)
         assert set(times) == {"fans", "rays"}
         assert all(0.0 < seconds < math.inf for seconds in times.values())

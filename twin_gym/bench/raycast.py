@@ -252,14 +252,15 @@ def twin_gym_casts(scene, pose_set: PoseSet, max_range: float) -> dict:
     """Return the two ways twin_gym casts a pose set, by name, as callables.
 
     ``"fans"`` casts each azimuth step as one fan, as ``SpinningLidar``
-    does; ``"rays"`` casts ray by ray. Each returns the ranges in the order
-    of ``pose_set.origins_w``.
+    does, and returns the ranges in fan order (``pose_set.from_fans`` maps
+    them back). ``"rays"`` casts ray by ray and returns the ranges in the
+    order of ``pose_set.origins_w``. Like the peers, each is timed up to
+    its results in the order of its own input.
     """
     fan_origins, fan_directions = pose_set.fans()
 
     def fans():
-        hits = scene.cast_fans(fan_origins, fan_directions, max_range)
-        return pose_set.from_fans(hits.range)
+        return scene.cast_fans(fan_origins, fan_directions, max_range).range
 
     def rays():
         return scene.cast(pose_set.origins_w, pose_set.directions_w, max_range).range
@@ -543,9 +544,10 @@ def run(args: argparse.Namespace) -> None:
             whole_s, limited_s = best["whole"], best["in range"]
             t_hit = ranges[(pose_set.name, "whole")].astype(np.float64)
             t_hit[t_hit > args.max_range] = np.inf
+            fans = pose_set.from_fans(ranges[(pose_set.name, "fans")])
             agree = [
-                _agreement(ranges[(pose_set.name, name)], t_hit)
-                for name in ("fans", "rays")
+                _agreement(ours, t_hit)
+                for ours in (fans, ranges[(pose_set.name, "rays")])
             ]
             print(
                 f"{pose_set.name:6s} {threads:7d}  {n / whole_s / 1e6:20.2f}  "

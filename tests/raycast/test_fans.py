@@ -284,6 +284,31 @@ def test_extreme_direction_lengths_cast_alike(scale):
     np.testing.assert_allclose(scaled.range, plain.range, rtol=0.0, atol=1e-9)
 
 
+@pytest.mark.parametrize(
+    ("fan", "ray", "value", "message"),
+    [
+        (5, 3, [math.nan, 0.0, 0.0], "directions_w must be finite, but fan 5 ray 3"),
+        (6, 6, [0.0, 0.0, math.inf], "directions_w must be finite, but fan 6 ray 6"),
+        (7, 0, [0.0, 0.0, 0.0], "1 zero-length directions, the first at fan 7 ray 0"),
+        (9, None, [0.0, math.inf, 1.0], "origins_w must be finite, but fan 9 has"),
+    ],
+)
+def test_bad_value_in_level_fans_named(fan, ray, value, message):
+    # The fan kernel checks the values: it walks no fan that has a bad one,
+    # and the error names the first such ray as an up-front check would.
+    scene = hilly_scene(np.random.default_rng(0), 60, 60)
+    ground = float(scene.height_at(0.0, 0.0))
+    origins, directions = lidar_fans(
+        [[0.0, 0.0, ground + 2.0]], np.linspace(-15.0, 15.0, 12), 16
+    )
+    if ray is None:
+        origins[fan] = value
+    else:
+        directions[fan, ray] = value
+    with pytest.raises(InputError, match=message):
+        scene.cast_fans(origins, directions, 50.0)
+
+
 def test_subnormal_heading_casts_quietly():
     # The slope sort divides by a subnormal horizontal length, which
     # overflows to infinity without a warning.

@@ -651,7 +651,9 @@ def _cast_fan(
     is_fan, hx, hy, reach = fan_geometry(
         directions, max_ranges, first, order, fan_constants
     )
-    if not is_fan:
+    # A non-finite or zero direction fails the fan check, and a non-finite
+    # origin fails here, so only finite fans are walked.
+    if not is_fan or not (ox * 0.0 + oy * 0.0 + oz * 0.0 == 0.0):
         walked[f] = False
         return
     walk_fan(

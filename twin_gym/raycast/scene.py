@@ -239,6 +239,13 @@ def _validate_rays(origins_w, directions_w, max_range):
 
 
 def _validate_fans(origins_w, directions_w, max_range):
+    """Check the fans' shapes and ranges, leaving their values to the cast.
+
+    Returns:
+        ``(origins, directions, max_ranges, per_fan, check_fans)``, where
+        ``check_fans(mask)`` raises if a ray of the fans in ``mask`` has a
+        non-finite origin or direction, or a zero direction.
+    """
     origins = _float_array(origins_w, "origins_w")
     directions = _float_array(directions_w, "directions_w")
     if origins.ndim != 2 or origins.shape[1] != 3:
@@ -259,9 +266,18 @@ def _validate_fans(origins_w, directions_w, max_range):
     def ray_name(index):
         return f"fan {index // per_fan} ray {index % per_fan}"
 
-    _check_ray_values(origins, flat, ray_name, lambda index: f"fan {index}")
     max_ranges = _validate_max_ranges(max_range, directions.shape[:2], ray_name)
-    return origins, flat, max_ranges, per_fan
+
+    def check_fans(mask):
+        fans = np.flatnonzero(mask)
+        _check_ray_values(
+            origins[fans],
+            directions[fans].reshape(-1, 3),
+            lambda index: ray_name(fans[index // per_fan] * per_fan + index % per_fan),
+            lambda index: f"fan {fans[index]}",
+        )
+
+    return origins, flat, max_ranges, per_fan, check_fans
 
 
 def _validate_structure_heights(structure_heights, shape):
@@ -386,9 +402,21 @@ class RaycastScene:
         return self.x_first, y_min, x_max, self.y_first
 
     def _run(
-        self, origins, directions, max_ranges, use_pyramid, order=None, steps=False
+        self,
+        origins,
+        directions,
+        max_ranges,
+        use_pyramid,
+        order=None,
+        steps=False,
+        check_fans=None,
     ):
         """Cast validated rays, as fans of ``len(order)`` rays where ``order`` is set.
+
+        Fans arrive with their shapes and ranges validated but not their
+        values. The fan kernel walks no fan with a non-finite or zero value,
+        and ``check_fans`` from :func:`_validate_fans` checks the fans it did
+        not walk before their rays are cast one by one.
 
         Returns:
             ``(hits, walk_steps)``, where ``walk_steps`` contains each ray's walk
@@ -434,7 +462,8 @@ class RaycastScene:
                     walked,
                 )
                 if not walked.all():
-                    # Fans that are not level go ray by ray.
+                    # Fans that are not level go ray by ray, once checked.
+                    check_fans(~walked)
                     rays = np.repeat(~walked, len(order))
                     shared = max_ranges.shape[0] == 1
                     hits, ray_steps = self._run(
@@ -523,7 +552,7 @@ class RaycastScene:
             InputError: If a shape is wrong, a value is not finite, a
                 direction has zero length or a max range is negative or NaN.
         """
-        origins, directions, max_ranges, per_fan = _validate_fans(
+        origins, directions, max_ranges, per_fan, check_fans = _validate_fans(
             origins_w, directions_w, max_range
         )
         first_fan = directions[:per_fan]
@@ -532,7 +561,12 @@ class RaycastScene:
             slope = first_fan[:, 2] / np.hypot(first_fan[:, 0], first_fan[:, 1])
         order = np.argsort(slope, kind="stable").astype(np.int64)
         hits, _ = self._run(
-            origins, directions, max_ranges, self.use_pyramid, order=order
+            origins,
+            directions,
+            max_ranges,
+            self.use_pyramid,
+            order=order,
+            check_fans=check_fans,
         )
         return hits
 

@@ -22,7 +22,6 @@ both walks.
 
 import math
 
-import numpy as np
 from numba import njit
 
 from twin_gym.raycast._kernels import (
@@ -36,6 +35,7 @@ from twin_gym.raycast._kernels import (
     _first_quad_index,
     _hull_interval,
     _next_block,
+    _skip_clear_quads,
     _test_quad,
     normalize_direction,
     ray_max_range,
@@ -179,7 +179,8 @@ def walk_fan(
     ``first + order[j]`` gets the part hit and its row and column, as ``walk_ray``
     returns them, in ``found[0, j]``, ``found[1, j]`` and ``found[2, j]``.
     """
-    rows, cols = heights.shape
+    shape = heights.shape
+    rows, cols = shape
     count = order.shape[0]
     u0 = (ox - x_first) / cell_size
     v0 = (y_first - oy) / cell_size
@@ -188,9 +189,7 @@ def walk_fan(
     inv_u, pad_u, off_c, step_c = _axis_walk(du)
     inv_v, pad_v, off_r, step_r = _axis_walk(dv)
     grid_ray = (u0, v0, inv_u, inv_v, pad_u, pad_v, off_c, off_r)
-    span_c = abs(inv_u)
-    span_r = abs(inv_v)
-    walk_steps = (span_c, span_r, step_c, step_r)
+    walk_steps = (abs(inv_u), abs(inv_v), step_c, step_r)
 
     # The walk runs in s, the horizontal distance, up to where the track
     # leaves the hull or the farthest-reaching ray ends.
@@ -250,41 +249,12 @@ def walk_fan(
                     continue
                 steps += 1
             else:
-                # Step over the quads that the lowest unresolved ray clears.
-                # The general code below takes over where a climb may start.
+                walk = (block_r, block_c, t_next_c, t_next_r, s_a, s_b, steps)
                 s_stop = min(reach, s_out) if use_pyramid else -math.inf
-                while s_b < s_stop:
-                    z_low = min(oz + s_a * slope, oz + s_b * slope)
-                    quad_r = np.uint64(block_r)
-                    quad_c = np.uint64(2 * block_c)
-                    top = max(quad_max[quad_r, quad_c], quad_max[quad_r, quad_c + 1])
-                    if not (z_low > top):
-                        break
-                    cross_c = t_next_c <= s_b
-                    cross_r = t_next_r <= s_b
-                    next_c = block_c + step_c if cross_c else block_c
-                    next_r = block_r + step_r if cross_r else block_r
-                    # Unsigned compares also reject an index of -1.
-                    if np.uint64(next_c) > np.uint64(cols - 2) or np.uint64(
-                        next_r
-                    ) > np.uint64(rows - 2):
-                        break
-                    parent_r = next_r >> PYRAMID_SHIFT
-                    parent_c = next_c >> PYRAMID_SHIFT
-                    if (
-                        parent_r != block_r >> PYRAMID_SHIFT
-                        or parent_c != block_c >> PYRAMID_SHIFT
-                    ) and oz + s_b * slope > level_1[
-                        np.uint64(parent_r), np.uint64(parent_c)
-                    ]:
-                        break
-                    steps += 1
-                    t_next_c = t_next_c + span_c if cross_c else t_next_c
-                    t_next_r = t_next_r + span_r if cross_r else t_next_r
-                    block_c = next_c
-                    block_r = next_r
-                    s_a = s_b
-                    s_b = min(t_next_c, t_next_r, s_out)
+                walk = _skip_clear_quads(
+                    quad_max, level_1, walk, s_stop, s_out, oz, slope, walk_steps, shape
+                )
+                block_r, block_c, t_next_c, t_next_r, s_a, s_b, steps = walk
                 steps += 1
                 # Test the lowest unresolved ray on this quad. After a hit,
                 # or when its range ends inside the quad, test the next ray

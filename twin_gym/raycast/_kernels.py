@@ -565,6 +565,61 @@ def _next_block(
 
 
 @njit(cache=True, inline="always")
+def _skip_clear_quads(
+    quad_max, level_1, walk, t_stop, t_out, oz, dz, walk_steps, shape
+):
+    """Step over the quads that the ray passes over, from the walk's current quad.
+
+    This is the walk's most frequent step, so it takes one compare against
+    the quad's maximum in ``quad_max``. ``walk`` is ``(block_r, block_c,
+    t_next_c, t_next_r, t_a, t_b, steps)`` at level 0, with ``t_a`` and
+    ``t_b`` bounding the ray over the current quad. It stops on a quad that
+    the ray may touch, where ``t_b`` reaches ``t_stop``, at the grid's edge,
+    and on entering a level-1 block whose top lies below the ray, where the
+    general step may climb. ``t_out`` is where the walk ends, ``walk_steps``
+    is as for :func:`_next_block` and ``shape`` is ``(rows, cols)``. A
+    ``t_stop`` of ``-inf`` skips nothing.
+
+    Returns:
+        ``walk`` at the quad where it stopped, with one step counted per
+        quad passed.
+    """
+    block_r, block_c, t_next_c, t_next_r, t_a, t_b, steps = walk
+    rows, cols = shape
+    span_c, span_r, step_c, step_r = walk_steps
+    while t_b < t_stop:
+        z_low = min(oz + t_a * dz, oz + t_b * dz)
+        quad_r = np.uint64(block_r)
+        quad_c = np.uint64(2 * block_c)
+        top = max(quad_max[quad_r, quad_c], quad_max[quad_r, quad_c + 1])
+        if not (z_low > top):
+            break
+        cross_c = t_next_c <= t_b
+        cross_r = t_next_r <= t_b
+        next_c = block_c + step_c if cross_c else block_c
+        next_r = block_r + step_r if cross_r else block_r
+        # Unsigned compares also reject an index of -1.
+        if np.uint64(next_c) > np.uint64(cols - 2) or np.uint64(next_r) > np.uint64(
+            rows - 2
+        ):
+            break
+        parent_r = next_r >> PYRAMID_SHIFT
+        parent_c = next_c >> PYRAMID_SHIFT
+        if (
+            parent_r != block_r >> PYRAMID_SHIFT or parent_c != block_c >> PYRAMID_SHIFT
+        ) and oz + t_b * dz > level_1[np.uint64(parent_r), np.uint64(parent_c)]:
+            break
+        steps += 1
+        t_next_c = t_next_c + span_c if cross_c else t_next_c
+        t_next_r = t_next_r + span_r if cross_r else t_next_r
+        block_c = next_c
+        block_r = next_r
+        t_a = t_b
+        t_b = min(t_next_c, t_next_r, t_out)
+    return block_r, block_c, t_next_c, t_next_r, t_a, t_b, steps
+
+
+@njit(cache=True, inline="always")
 def walk_ray(
     heights,
     structure_heights,
@@ -619,7 +674,8 @@ def walk_ray(
         (``-1`` for all three on a miss); and the number of walk steps, each
         a quad tested exactly or a block skipped.
     """
-    rows, cols = heights.shape
+    shape = heights.shape
+    rows, cols = shape
     u0 = (ox - x_first) / cell_size
     v0 = (y_first - oy) / cell_size
     du = dx / cell_size
@@ -693,6 +749,13 @@ def walk_ray(
                 continue
             steps += 1
         else:
+            walk = (block_r, block_c, t_next_c, t_next_r, t_a, t_b, steps)
+            t_stop = t_out if use_pyramid else -math.inf
+            walk = _skip_clear_quads(
+                quad_max, level_1, walk, t_stop, t_out, oz, dz, walk_steps, shape
+            )
+            block_r, block_c, t_next_c, t_next_r, t_a, t_b, steps = walk
+            z_low = min(oz + t_a * dz, oz + t_b * dz)
             steps += 1
             t_hit, part, hit_r, hit_c = _test_quad(
                 heights,

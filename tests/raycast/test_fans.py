@@ -309,6 +309,16 @@ def test_bad_value_in_level_fans_named(fan, ray, value, message):
         scene.cast_fans(origins, directions, 50.0)
 
 
+def test_bad_value_named_before_bad_range():
+    scene = hilly_scene(np.random.default_rng(0), 10, 10)
+    directions = np.ones((2, 3, 3))
+    directions[1, 2] = math.nan
+    max_ranges = np.ones((2, 3))
+    max_ranges[1, 2] = -1.0
+    with pytest.raises(InputError, match="directions_w must be finite.*fan 1 ray 2"):
+        scene.cast_fans(np.ones((2, 3)), directions, max_ranges)
+
+
 def test_subnormal_heading_casts_quietly():
     # The slope sort divides by a subnormal horizontal length, which
     # overflows to infinity without a warning.

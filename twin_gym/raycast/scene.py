@@ -266,8 +266,6 @@ def _validate_fans(origins_w, directions_w, max_range):
     def ray_name(index):
         return f"fan {index // per_fan} ray {index % per_fan}"
 
-    max_ranges = _validate_max_ranges(max_range, directions.shape[:2], ray_name)
-
     def check_fans(mask):
         fans = np.flatnonzero(mask)
         _check_ray_values(
@@ -277,6 +275,12 @@ def _validate_fans(origins_w, directions_w, max_range):
             lambda index: f"fan {fans[index]}",
         )
 
+    try:
+        max_ranges = _validate_max_ranges(max_range, directions.shape[:2], ray_name)
+    except InputError:
+        # A bad ray value takes precedence, as in ``cast``.
+        check_fans(np.ones(fans, dtype=bool))
+        raise
     return origins, flat, max_ranges, per_fan, check_fans
 
 

@@ -319,6 +319,19 @@ def test_bad_value_named_before_bad_range():
         scene.cast_fans(np.ones((2, 3)), directions, max_ranges)
 
 
+def test_near_vertical_heading_ray():
+    # The steep ray sets the fan's heading. Its horizontal part squares to
+    # a subnormal number, which must not stretch the level ray's track.
+    scene = hilly_scene(np.random.default_rng(3), 60, 60)
+    ground = float(scene.height_at(0.0, 0.0))
+    origin = [[0.0, 0.0, ground + 30.0]]
+    directions = np.array([[1.0, 0.0, -0.4], [1e-160, 0.0, 1.0]])
+    fans = scene.cast_fans(origin, directions[None], math.inf)
+    rays = scene.cast(np.repeat(origin, 2, axis=0), directions, math.inf)
+    assert fans.hit[0]
+    np.testing.assert_allclose(fans.range, rays.range, rtol=0.0, atol=1e-9)
+
+
 def test_subnormal_heading_casts_quietly():
     # The slope sort divides by a subnormal horizontal length, which
     # overflows to infinity without a warning.

@@ -78,13 +78,21 @@ def _unit_heading(directions, i):
             dx * inverse_flat,
             dy * inverse_flat,
         )
-    # Lengths whose squares underflow or overflow take the scaled path.
+    # Lengths whose squares underflow or overflow, such as a nearly vertical
+    # ray's horizontal part, are scaled by their largest component first.
     ux, uy, uz = normalize_direction(dx, dy, dz)
-    horizontal = math.sqrt(ux * ux + uy * uy)
-    if not (horizontal > 0.0):
+    scale = max(abs(ux), abs(uy))
+    if not (scale > 0.0):
         return math.copysign(math.inf, uz), 0.0, 0.0, 0.0, 0.0
+    sx = ux / scale
+    sy = uy / scale
+    norm = math.sqrt(sx * sx + sy * sy)
+    horizontal = scale * norm
     inverse = 1.0 / horizontal
-    return uz * inverse, horizontal, inverse, ux * inverse, uy * inverse
+    if not math.isfinite(inverse):
+        # A subnormal horizontal part has no representable slope.
+        return math.copysign(math.inf, uz), 0.0, 0.0, 0.0, 0.0
+    return uz * inverse, horizontal, inverse, sx / norm, sy / norm
 
 
 @njit(cache=True, inline="always")

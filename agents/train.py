@@ -6,7 +6,9 @@ import importlib.resources
 import json
 import logging
 import shlex
+import shutil
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -40,8 +42,10 @@ def train_ppo(
 
     The run folder receives ``model.zip`` (the SB3 model),
     ``obs_normalization.npz`` (running mean and variance of the
-    observations) and ``config.json`` (resolved settings and the command
-    line), so that the run can be repeated.
+    observations), ``config.json`` (resolved settings and the command
+    line), so that the run can be repeated, and ``progress.csv`` (SB3's
+    training metrics). The four appear together once training ends, so an
+    interrupted run leaves an earlier run in the folder as it was.
 
     Args:
         env_id: A registered Gymnasium id, such as
@@ -94,48 +98,55 @@ def train_ppo(
         policy_kwargs={"net_arch": net_arch},
         **ppo_settings,
     )
-    # Training metrics go to progress.csv in the run folder.
-    model.set_logger(configure_logger(str(output_dir), ["csv"]))
-    logger.info("training PPO on %s for %d steps", env_id, total_timesteps)
-    model.learn(total_timesteps=total_timesteps, progress_bar=progress_bar)
+    # SB3 writes its metrics as training goes, so they go to a folder of
+    # their own and join the run folder with the model.
+    with tempfile.TemporaryDirectory(prefix=".training-", dir=output_dir) as log_dir:
+        model.set_logger(configure_logger(log_dir, ["csv"]))
+        logger.info("training PPO on %s for %d steps", env_id, total_timesteps)
+        model.learn(total_timesteps=total_timesteps, progress_bar=progress_bar)
+        model.logger.close()
+        progress = Path(log_dir) / "progress.csv"
+        stats = vec_env.obs_rms
 
-    model_path = output_dir / MODEL_FILE
-    stats = vec_env.obs_rms
+        def write_stats(temporary: str) -> None:
+            with open(temporary, "wb") as stream:
+                np.savez(
+                    stream,
+                    mean=stats.mean,
+                    var=stats.var,
+                    clip_obs=vec_settings["clip_obs"],
+                    epsilon=vec_env.epsilon,
+                )
 
-    def write_stats(temporary: str) -> None:
-        with open(temporary, "wb") as stream:
-            np.savez(
-                stream,
-                mean=stats.mean,
-                var=stats.var,
-                clip_obs=vec_settings["clip_obs"],
-                epsilon=vec_env.epsilon,
-            )
-
-    config = {
-        "env_id": env_id,
-        "env_kwargs": env_kwargs or {},
-        "total_timesteps": total_timesteps,
-        "seed": seed,
-        "hyperparameters": settings,
-        "command": shlex.join(sys.argv),
-        "twin_gym_version": twin_gym.__version__,
-        "stable_baselines3_version": sb3.__version__,
-    }
-    # The model, its statistics and its configuration appear together, so a
-    # failed write never pairs a new model with an old run's statistics.
-    write_atomic_all(
-        [
-            (model_path, lambda temporary: _save_model(model, temporary)),
-            (output_dir / NORMALIZATION_FILE, write_stats),
-            (
-                output_dir / "config.json",
-                lambda temporary: Path(temporary).write_text(
-                    json.dumps(config, indent=2)
+        config = {
+            "env_id": env_id,
+            "env_kwargs": env_kwargs or {},
+            "total_timesteps": total_timesteps,
+            "seed": seed,
+            "hyperparameters": settings,
+            "command": shlex.join(sys.argv),
+            "twin_gym_version": twin_gym.__version__,
+            "stable_baselines3_version": sb3.__version__,
+        }
+        model_path = output_dir / MODEL_FILE
+        # The run's files appear together, so a failed write never pairs a
+        # new model with an old run's statistics or metrics.
+        write_atomic_all(
+            [
+                (model_path, lambda temporary: _save_model(model, temporary)),
+                (output_dir / NORMALIZATION_FILE, write_stats),
+                (
+                    output_dir / "config.json",
+                    lambda temporary: Path(temporary).write_text(
+                        json.dumps(config, indent=2)
+                    ),
                 ),
-            ),
-        ]
-    )
+                (
+                    output_dir / "progress.csv",
+                    lambda temporary: shutil.copyfile(progress, temporary),
+                ),
+            ]
+        )
     vec_env.close()
     return model_path
 

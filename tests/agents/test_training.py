@@ -104,3 +104,24 @@ def test_evaluate_uses_run_environment(tmp_path, capsys):
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1
     assert f"was trained on {rover_id}, not {ENV_ID}" in error[0]
+
+
+def test_interrupted_training_keeps_earlier_run(tmp_path, monkeypatch):
+    from stable_baselines3 import PPO
+
+    train_ppo(ENV_ID, 256, seed=0, output_dir=tmp_path, progress_bar=False)
+    names = ("model.zip", "obs_normalization.npz", "config.json", "progress.csv")
+    before = {name: (tmp_path / name).read_bytes() for name in names}
+    learn = PPO.learn
+
+    def learn_then_stop(self, *args, **kwargs):
+        # Train, so that SB3 writes metrics, and stop as Ctrl-C would.
+        learn(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(PPO, "learn", learn_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        train_ppo(ENV_ID, 256, seed=1, output_dir=tmp_path, progress_bar=False)
+    for name in names:
+        assert (tmp_path / name).read_bytes() == before[name], name
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(names)

@@ -90,7 +90,8 @@ def _unit_heading(directions, i):
     horizontal = scale * norm
     inverse = 1.0 / horizontal
     if not math.isfinite(inverse):
-        # A subnormal horizontal part has no representable slope.
+        # The reciprocal of a subnormal horizontal part overflows, so the
+        # fan goes ray by ray.
         return math.copysign(math.inf, uz), 0.0, 0.0, 0.0, 0.0
     return uz * inverse, horizontal, inverse, sx / norm, sy / norm
 

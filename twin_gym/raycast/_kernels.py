@@ -738,8 +738,8 @@ def walk_ray(
     t_a = t_in
     while True:
         t_b = min(t_next_c, t_next_r, t_out)
-        z_low = min(oz + t_a * dz, oz + t_b * dz)
         if level > 0:
+            z_low = min(oz + t_a * dz, oz + t_b * dz)
             top = _block_top(level_1, level_2, level_3, level, block_r, block_c)
             if not (z_low > top):
                 level, size, block_r, block_c, t_next_c, t_next_r = _descend(

@@ -415,12 +415,12 @@ class RaycastScene:
         steps=False,
         check_fans=None,
     ):
-        """Cast validated rays, as fans of ``len(order)`` rays where ``order`` is set.
+        """Cast rays, as fans of ``len(order)`` rays where ``order`` is set.
 
-        Fans arrive with their shapes and ranges validated but not their
-        values. The fan kernel walks no fan with a non-finite or zero value,
-        and ``check_fans`` from :func:`_validate_fans` checks the fans it did
-        not walk before their rays are cast one by one.
+        Rays arrive validated, except that the values of fans are not
+        checked yet. The fan kernel walks no fan with a non-finite or zero
+        value, and ``check_fans`` from :func:`_validate_fans` checks the fans
+        it did not walk before their rays are cast one by one.
 
         Returns:
             ``(hits, walk_steps)``, where ``walk_steps`` contains each ray's walk
